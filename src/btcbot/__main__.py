@@ -1,0 +1,3 @@
+from btcbot.cli import entrypoint
+
+entrypoint()

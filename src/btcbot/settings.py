@@ -1,0 +1,327 @@
+"""The one place btcbot reads configuration from: the environment and an optional dotenv file.
+
+Names are the runbook's, flat and unprefixed. Defaults are the runbook's *minimum safe baseline*, so a
+bare ``btcbot`` with nothing configured can never trade. The environment wins over the env file.
+Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from btcbot.errors import ConfigError
+
+REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
+REAL_BTCTURK_WS_URL = "wss://ws-feed-pro.btcturk.com"
+REQUIRED_ACK = "I_UNDERSTAND"
+
+
+def _strict_bool(value: object) -> bool:
+    """Accept only ``true``/``false`` (any case): a gate that does not parse is refused, never guessed."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("must be true or false")
+
+
+StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
+
+
+def _symbol_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        parts = [p.strip().upper().replace("_", "") for p in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        parts = [str(p).strip().upper().replace("_", "") for p in value]
+    else:
+        raise ValueError("must be a comma-separated list of symbols such as BTCTRY,ETHTRY")
+    symbols = tuple(p for p in parts if p)
+    if not symbols:
+        raise ValueError("must name at least one symbol, for example BTCTRY")
+    for s in symbols:
+        if not s.isalnum():
+            raise ValueError(f"symbol {s!r} is not alphanumeric (expected e.g. BTCTRY)")
+    return symbols
+
+
+SymbolList = Annotated[tuple[str, ...], BeforeValidator(_symbol_list)]
+
+
+class MarketDataMode(StrEnum):
+    REST = "rest"
+    WS = "ws"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+# Every field below is an operator-facing variable; its env name is the field name upper-cased.
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+        env_file_encoding="utf-8",
+        validate_default=True,
+        hide_input_in_errors=True,
+    )
+
+    # ----- execution gates (minimum safe baseline) -----
+    safe_mode: StrictBool = True
+    dry_run: StrictBool = True
+    kill_switch: StrictBool = True
+    live_trading: StrictBool = False
+    live_trading_ack: str = ""
+
+    # ----- credentials -----
+    btcturk_api_key: SecretStr | None = None
+    btcturk_api_secret: SecretStr | None = None
+    btcturk_base_url: str = REAL_BTCTURK_BASE_URL
+    btcturk_ws_url: str = REAL_BTCTURK_WS_URL
+    # Optional explicit account scope for the instance lock; derived from the key fingerprint when empty.
+    account_scope: str = ""
+
+    # ----- market data -----
+    market_data_mode: MarketDataMode = MarketDataMode.REST
+    max_market_data_age_ms: int = Field(default=3000, gt=0)
+    btcturk_ws_enabled: StrictBool = False
+    ws_market_data_rest_fallback: StrictBool = False
+
+    # ----- universe + risk -----
+    universe_symbols: SymbolList = ("BTCTRY",)
+    max_orders_per_cycle: int = Field(default=1, gt=0)
+    max_open_orders_per_symbol: int = Field(default=1, gt=0)
+    min_order_notional_try: Decimal = Field(default=Decimal("10"), gt=0)
+    notional_cap_try_per_cycle: Decimal = Field(default=Decimal("150"), gt=0)
+    max_notional_per_order_try: Decimal = Field(default=Decimal("150"), gt=0)
+    ttl_seconds: int = Field(default=30, gt=0)
+    # Reject (never clamp) an intent whose price is further than this from the fresh reference price.
+    price_collar_pct: Decimal = Field(default=Decimal("2"), gt=0, le=50)
+    # The canary's passive buy sits this many basis points below the best bid.
+    canary_offset_bps: Decimal = Field(default=Decimal("20"), ge=0, le=1000)
+
+    # ----- runtime / supervisor -----
+    cycle_seconds: Decimal = Field(default=Decimal("10"), gt=0)
+    safe_mode_stale_cycles: int = Field(default=3, gt=0)
+    unknown_order_max_age_seconds: int = Field(default=60, gt=0)
+    cancel_open_orders_on_stop: StrictBool = True
+    actor_restart_budget: int = Field(default=3, ge=0)
+    actor_restart_window_seconds: int = Field(default=60, gt=0)
+    reconcile_min_interval_ms: int = Field(default=1000, ge=0)
+
+    # ----- state -----
+    state_db_path: Path = Path("./var/btcbot_state.db")
+    log_level: LogLevel = LogLevel.INFO
+
+    # ----- doctor SLO thresholds -----
+    doctor_window: str = "24h"
+    doctor_max_reject_rate: Decimal = Field(default=Decimal("0.2"), ge=0, le=1)
+    doctor_min_fill_rate: Decimal = Field(default=Decimal("0.0"), ge=0, le=1)
+    doctor_max_latency_p95_ms: Decimal = Field(default=Decimal("1500"), gt=0)
+    doctor_max_drawdown_ratio: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    doctor_clock_warn_ms: int = Field(default=1000, gt=0)
+    doctor_clock_fail_ms: int = Field(default=4000, gt=0)
+    doctor_stale_block_warn_count: int = Field(default=3, gt=0)
+
+    # ----- telemetry: the standard OpenTelemetry variables, read here so nothing else touches the env -----
+    otel_sdk_disabled: StrictBool = False
+    otel_service_name: str = "btcbot"
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    otel_exporter_otlp_metrics_endpoint: str = ""
+    otel_exporter_otlp_headers: SecretStr | None = None
+    otel_traces_exporter: str = ""
+    otel_metrics_exporter: str = ""
+    otel_metric_export_interval: int = Field(default=10000, gt=0)
+    trace_sink_enabled: StrictBool = True
+    trace_sink_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    @field_validator("live_trading_ack", mode="before")
+    @classmethod
+    def _strip_ack(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("btcturk_api_key", "btcturk_api_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Settings:
+        problems: list[str] = []
+        if self.max_notional_per_order_try > self.notional_cap_try_per_cycle:
+            problems.append(
+                f"MAX_NOTIONAL_PER_ORDER_TRY ({self.max_notional_per_order_try}) must be <= "
+                f"NOTIONAL_CAP_TRY_PER_CYCLE ({self.notional_cap_try_per_cycle})"
+            )
+        if self.min_order_notional_try > self.max_notional_per_order_try:
+            problems.append(
+                f"MIN_ORDER_NOTIONAL_TRY ({self.min_order_notional_try}) must be <= "
+                f"MAX_NOTIONAL_PER_ORDER_TRY ({self.max_notional_per_order_try})"
+            )
+        if self.market_data_mode is MarketDataMode.WS and not self.btcturk_ws_enabled:
+            problems.append("MARKET_DATA_MODE=ws requires BTCTURK_WS_ENABLED=true")
+        if self.doctor_clock_warn_ms > self.doctor_clock_fail_ms:
+            problems.append("DOCTOR_CLOCK_WARN_MS must be <= DOCTOR_CLOCK_FAIL_MS")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over env file; no secrets-directory source (it would be a silent second channel).
+        return (init_settings, env_settings, dotenv_settings)
+
+    # ----- derived views -----
+    @property
+    def credentials_present(self) -> bool:
+        return bool(
+            self.btcturk_api_key
+            and self.btcturk_api_key.get_secret_value()
+            and self.btcturk_api_secret
+            and self.btcturk_api_secret.get_secret_value()
+        )
+
+    @property
+    def resolved_account_scope(self) -> str:
+        """A non-secret scope id: explicit ACCOUNT_SCOPE, else a short fingerprint of the API key."""
+        if self.account_scope:
+            return self.account_scope
+        if self.btcturk_api_key is None:
+            return "public"
+        digest = hashlib.sha256(self.btcturk_api_key.get_secret_value().encode()).hexdigest()
+        return digest[:8]
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_db_path.expanduser().resolve().parent
+
+
+SECRET_FIELDS = frozenset({"btcturk_api_key", "btcturk_api_secret", "otel_exporter_otlp_headers"})
+
+_ACCEPTED: dict[str, str] = {
+    "market_data_mode": "rest, ws",
+    "log_level": "DEBUG, INFO, WARNING, ERROR, CRITICAL",
+}
+
+
+def _describe_error(err: Mapping[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", ())]
+    field = loc[0] if loc else ""
+    etype = str(err.get("type", ""))
+    msg = str(err.get("msg", "invalid value"))
+    if etype == "extra_forbidden":
+        return f"{field.upper()}: unknown setting (typo?); see `btcbot config show` for every accepted name"
+    if not field:
+        # Model-level (cross-field) rule.
+        return msg.removeprefix("Value error, ")
+    msg = msg.removeprefix("Value error, ")
+    name = field.upper()
+    accepted = _ACCEPTED.get(field)
+    if field in SECRET_FIELDS:
+        return f"{name}: {msg}"
+    raw = err.get("input")
+    shown = f" {raw!r}" if isinstance(raw, (str, int, float)) else ""
+    line = f"{name}: invalid value{shown}: {msg}"
+    if accepted and "accepted" not in msg:
+        line += f" (accepted: {accepted})"
+    elif "true or false" in msg:
+        line += " (accepted: true, false)"
+    return line
+
+
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """Parse a dotenv file; a missing or unreadable file is a ConfigError that names it."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        raise ConfigError(f"--env-file {path}: file not found; pass the path of a dotenv file such as .env.pilot")
+    try:
+        return dict(dotenv_values(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--env-file {path}: cannot read it ({exc.__class__.__name__})") from None
+
+
+def current_environ() -> Mapping[str, str]:
+    """The process environment. The only reader of ``os.environ`` in btcbot."""
+    return os.environ
+
+
+def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once, or raise ConfigError with one line per problem (never a traceback)."""
+    path = Path(env_file) if env_file else None
+    if path is not None:
+        read_env_file(path)  # existence and readability, with a clear error
+    try:
+        # Raise a clear error for the values in the environment and file; secrets are never echoed.
+        return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = [_describe_error(e) for e in exc.errors(include_url=False)]
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+
+
+SettingSource = Literal["default", "env file", "environment", "override"]
+
+
+def setting_sources(settings: Settings, env_file: str | Path | None = None) -> dict[str, SettingSource]:
+    """Where each effective value came from, for ``btcbot config show``."""
+    environ_keys = {k.upper() for k in current_environ()}
+    file_keys = {k.upper() for k in read_env_file(Path(env_file))} if env_file else set()
+    sources: dict[str, SettingSource] = {}
+    for name in type(settings).model_fields:
+        key = name.upper()
+        if key in environ_keys:
+            sources[name] = "environment"
+        elif key in file_keys:
+            sources[name] = "env file"
+        elif name in settings.model_fields_set:
+            sources[name] = "override"
+        else:
+            sources[name] = "default"
+    return sources
+
+
+def redacted_view(settings: Settings) -> dict[str, str]:
+    """Every effective value as text, secrets shown only as set/unset."""
+    out: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if name in SECRET_FIELDS:
+            out[name.upper()] = "set" if value is not None and value.get_secret_value() else "unset"
+        elif isinstance(value, tuple):
+            out[name.upper()] = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            out[name.upper()] = "true" if value else "false"
+        else:
+            out[name.upper()] = str(value)
+    return out

@@ -1,0 +1,69 @@
+"""Tracing seam used by library code: opentelemetry-api only (no-op until the SDK is configured).
+
+Context lives in contextvars and does not cross threads, so actor messages carry a W3C trace-context
+carrier: ``inject()`` when sending, ``start_span(..., carrier=msg.trace)`` when handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+TRACER_NAME = "btcbot"
+
+AttributeValue = str | bool | int | float
+
+
+def get_tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+def inject() -> dict[str, str]:
+    """The current span's context as a carrier dict to put inside a message."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def start_span(
+    name: str,
+    *,
+    carrier: Mapping[str, str] | None = None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    root: bool = False,
+) -> Iterator[Span]:
+    """A span that is a child of ``carrier`` when given, else of the current context (or a new root)."""
+    if root:
+        ctx: otel_context.Context | None = otel_context.Context()
+    elif carrier:
+        ctx = propagate.extract(dict(carrier))
+    else:
+        ctx = None
+    with get_tracer().start_as_current_span(
+        name, context=ctx, kind=kind, attributes=dict(attributes or {}), record_exception=True
+    ) as span:
+        yield span
+
+
+def set_error(span: Span, reason: str) -> None:
+    span.set_status(Status(StatusCode.ERROR, reason))
+
+
+def trace_id_hex(span: Span | None = None) -> str | None:
+    """32-hex-digit trace id of ``span`` (or the current span), None when not recording."""
+    span = span or trace.get_current_span()
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x")
+
+
+def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
+    span.set_attributes({k: v for k, v in attributes.items() if isinstance(v, (str, bool, int, float))})
