@@ -1,0 +1,83 @@
+"""Two real processes share the DuckDB file: a writer flushing continuously and a reader reading repeatedly.
+
+No row may be lost and the reader may never exhaust its retry budget.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from btcbot.storage import StateStore, open_reader
+
+pytestmark = pytest.mark.e2e
+
+_WRITER = """
+import json, sys, time
+from datetime import UTC, datetime
+from btcbot.storage import StateStore
+store = StateStore(sys.argv[1], lock_timeout_s=5.0)
+store.migrate()
+print("ready", flush=True)
+deadline = time.monotonic() + float(sys.argv[2])
+n = 0
+while time.monotonic() < deadline:
+    now = datetime.now(UTC)
+    store.insert("decisions", [
+        {"decision_id": f"d{n + i}", "run_id": "r", "cycle_id": n + i, "ts": now, "symbol": "BTCTRY",
+         "mode": "observe", "action": "none", "reason_code": "cycle:ok", "details": "{}"}
+        for i in range(50)
+    ])
+    n += 50
+    store.flush()
+store.close()
+s = store.stats
+print(json.dumps({"written": n, "flushes": s.flushes, "failed": s.failed_flushes,
+                  "mean_ms": s.total_flush_ms / max(1, s.flushes), "max_ms": s.max_flush_ms}), flush=True)
+"""
+
+_READER = """
+import json, sys, time
+from btcbot.storage import open_reader
+deadline = time.monotonic() + float(sys.argv[2])
+reads, last, slowest = 0, 0, 0.0
+while time.monotonic() < deadline:
+    t = time.perf_counter()
+    with open_reader(sys.argv[1], timeout_s=5.0) as con:
+        count = con.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    slowest = max(slowest, time.perf_counter() - t)
+    assert count >= last, (count, last)  # committed rows never disappear
+    last = count
+    reads += 1
+print(json.dumps({"reads": reads, "last": last, "slowest_s": slowest}), flush=True)
+"""
+
+
+def test_writer_and_reader_processes_share_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db), "2.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "ready"
+    reader = subprocess.run([sys.executable, "-c", _READER, str(db), "1.5"], capture_output=True, text=True, timeout=60)
+    w_out, w_err = writer.communicate(timeout=60)
+    assert reader.returncode == 0, reader.stderr
+    assert writer.returncode == 0, w_err
+    w = json.loads(w_out.strip().splitlines()[-1])
+    r = json.loads(reader.stdout.strip().splitlines()[-1])
+    assert r["reads"] >= 10 and r["last"] > 0
+    assert r["slowest_s"] < 5.0
+    assert w["flushes"] >= 10
+    with open_reader(db) as con:
+        count, distinct, lo, hi = con.execute(
+            "SELECT count(*), count(DISTINCT cycle_id), min(cycle_id), max(cycle_id) FROM decisions"
+        ).fetchone()
+    # Every row the writer buffered is in the file exactly once.
+    assert (count, distinct, lo, hi) == (w["written"], w["written"], 0, w["written"] - 1)
+    # A later writer picks up where the file is.
+    assert StateStore(db).query("SELECT count(*) FROM decisions") == [(w["written"],)]
