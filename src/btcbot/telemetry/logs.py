@@ -13,54 +13,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
 
 from btcbot.settings import Settings
+from btcbot.telemetry.redact import REDACTED, Redactor, secrets_of
 
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "JsonFormatter", "RedactionFilter", "Redactor", "configure_logging", "secrets_of"]
+
 _HANDLER_MARK = "_btcbot_json_handler"
 
-# Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc".
-_HEADER_VALUE = re.compile(
-    r"""(?i)(["']?(?:x-pck|x-signature|x-stamp|authorization)["']?\s*[:=]\s*["']?)([^"',\s}]+(?:\s+[^"',\s}]+)?)"""
-)
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime", "taskName"}
 )
-
-
-class Redactor:
-    """Replaces known secret strings and header-shaped values in text."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first so a secret containing another is removed whole; very short strings would shred logs.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        if _HEADER_VALUE.search(text):
-            text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
-        return text
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    out: list[str] = []
-    for secret in (settings.btcturk_api_key, settings.btcturk_api_secret):
-        if secret is not None:
-            out.append(secret.get_secret_value())
-    if settings.otel_exporter_otlp_headers is not None:
-        raw = settings.otel_exporter_otlp_headers.get_secret_value()
-        out.append(raw)
-        out.extend(part.partition("=")[2].strip() for part in raw.split(","))
-    return out
 
 
 class RedactionFilter(logging.Filter):

@@ -47,6 +47,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from btcbot.errors import ConfigError
 from btcbot.settings import Settings
 from btcbot.telemetry import _switch
+from btcbot.telemetry.redact import RedactingSpanExporter, Redactor, secrets_of
 from btcbot.telemetry.sink import JsonlSpanExporter, sink_path
 
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
@@ -232,25 +233,33 @@ def configure_telemetry(
 
         resource = build_resource(settings, run_id, resource_attributes)
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        redactor = Redactor(secrets_of(settings))
         sink: JsonlSpanExporter | None = None
         if plan.sink_enabled:
             sink = JsonlSpanExporter(sink_path(settings.state_dir), settings.trace_sink_max_bytes)
-            tracer_provider.add_span_processor(BatchSpanProcessor(sink, schedule_delay_millis=1000))
+            tracer_provider.add_span_processor(
+                BatchSpanProcessor(RedactingSpanExporter(sink, redactor), schedule_delay_millis=1000)
+            )
         if plan.traces_otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             tracer_provider.add_span_processor(
                 BatchSpanProcessor(
-                    OTLPSpanExporter(
-                        endpoint=plan.traces_otlp_endpoint,
-                        headers=headers,
-                        timeout=10,
-                        meter_provider=metrics_api.NoOpMeterProvider(),
+                    RedactingSpanExporter(
+                        OTLPSpanExporter(
+                            endpoint=plan.traces_otlp_endpoint,
+                            headers=headers,
+                            timeout=10,
+                            meter_provider=metrics_api.NoOpMeterProvider(),
+                        ),
+                        redactor,
                     )
                 )
             )
         if plan.traces_console:
-            tracer_provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+            tracer_provider.add_span_processor(
+                BatchSpanProcessor(RedactingSpanExporter(ConsoleSpanExporter(), redactor))
+            )
         for processor in extra_span_processors:
             tracer_provider.add_span_processor(processor)
 

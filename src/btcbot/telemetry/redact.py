@@ -1,0 +1,123 @@
+"""Second line of defence against secrets in telemetry: text scrubbing for logs and span exports.
+
+Code must never put a secret into a log line or span in the first place; this catches the mistakes (an
+exception message that quoted a header, a careless f-string) before anything leaves the process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
+
+from btcbot.settings import Settings
+
+REDACTED = "[REDACTED]"
+
+# Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc".
+_HEADER_VALUE = re.compile(
+    r"""(?i)(["']?(?:x-pck|x-signature|x-stamp|authorization)["']?\s*[:=]\s*["']?)([^"',\s}]+(?:\s+[^"',\s}]+)?)"""
+)
+
+
+class Redactor:
+    """Replaces the known secret strings and header-shaped values in text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first so a secret containing another is removed whole; very short strings would shred text.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if _HEADER_VALUE.search(text):
+            text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+        return text
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The configured secret strings: API key and secret, OTLP headers (whole and each value)."""
+    out: list[str] = []
+    for secret in (settings.btcturk_api_key, settings.btcturk_api_secret):
+        if secret is not None:
+            out.append(secret.get_secret_value())
+    if settings.otel_exporter_otlp_headers is not None:
+        raw = settings.otel_exporter_otlp_headers.get_secret_value()
+        out.append(raw)
+        out.extend(part.partition("=")[2].strip() for part in raw.split(","))
+    return out
+
+
+def _scrub_value(value: Any, redact: Redactor) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(_scrub_value(v, redact) for v in value)
+    return value
+
+
+def _scrub_attrs(attrs: Mapping[str, Any] | None, redact: Redactor) -> dict[str, Any]:
+    return {redact(k): _scrub_value(v, redact) for k, v in (attrs or {}).items()}
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Wraps an exporter; spans whose text carries a secret are exported as scrubbed copies.
+
+    Runs on the batch processor's worker thread, so the scan costs the cycle nothing.
+    """
+
+    def __init__(self, inner: SpanExporter, redactor: Redactor) -> None:
+        self._inner = inner
+        self._redact = redactor
+
+    @property
+    def inner(self) -> SpanExporter:
+        return self._inner
+
+    def _texts(self, span: ReadableSpan) -> Iterable[str]:
+        yield span.name
+        if span.status.description:
+            yield span.status.description
+        for attrs in [span.attributes or {}, *((e.attributes or {}) for e in span.events)]:
+            for k, v in attrs.items():
+                yield k
+                if isinstance(v, str):
+                    yield v
+                elif isinstance(v, (tuple, list)):
+                    yield from (x for x in v if isinstance(x, str))
+
+    def _clean(self, span: ReadableSpan) -> ReadableSpan:
+        if all(self._redact(t) == t for t in self._texts(span)):
+            return span
+        redact = self._redact
+        status = span.status
+        if status.description:
+            status = Status(status.status_code, redact(status.description))
+        return ReadableSpan(
+            name=redact(span.name),
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=_scrub_attrs(span.attributes, redact),
+            events=[Event(redact(e.name), _scrub_attrs(e.attributes, redact), e.timestamp) for e in span.events],
+            links=span.links,
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([self._clean(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
