@@ -1,0 +1,40 @@
+"""``btcbot config show [--env-file PATH] [--json]``: every effective setting and where it came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from btcbot.errors import UsageError
+
+
+class ConfigShowArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    env_file: str | None = None
+    as_json: bool = Field(default=False, alias="json")
+
+
+def show(**kwargs: Any) -> int:
+    import json as jsonlib
+
+    from btcbot.settings import load_settings, redacted_view, setting_sources
+
+    try:
+        args = ConfigShowArgs(**kwargs)
+    except ValidationError as exc:
+        raise UsageError(f"config show: {exc.errors()[0]['msg']}") from None
+    settings = load_settings(env_file=args.env_file)
+    values = redacted_view(settings)  # secrets only as set/unset
+    sources = setting_sources(settings, args.env_file)
+    rows = [(name, values[name], sources[name.lower()]) for name in values]
+    if args.as_json:
+        doc = {"settings": {n: {"value": v, "source": s} for n, v, s in rows}, "env_file": args.env_file}
+        print(jsonlib.dumps(doc, indent=2))
+        return 0
+    width = max(len(n) for n, _, _ in rows)
+    vwidth = min(40, max(len(v) for _, v, _ in rows))
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value:<{vwidth}}  ({source})")
+    return 0

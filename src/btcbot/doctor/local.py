@@ -1,0 +1,162 @@
+"""Checks that need no network: config, arming, credentials, state DB and the instance lock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from btcbot.doctor.model import CheckResult, Status
+from btcbot.errors import BtcbotError, InvariantViolation
+
+if TYPE_CHECKING:
+    from btcbot.settings import Settings
+
+_GATES_ACTION = (
+    "to go live set LIVE_TRADING=true, LIVE_TRADING_ACK=I_UNDERSTAND, DRY_RUN=false, KILL_SWITCH=false, "
+    "SAFE_MODE=false and both BTCTURK_API_KEY/BTCTURK_API_SECRET (runbook stage 2)"
+)
+
+
+def check_config_ok() -> CheckResult:
+    return CheckResult("config", Status.PASS, "settings parsed; cross-field rules hold", "none")
+
+
+def check_config_error(message: str) -> CheckResult:
+    return CheckResult(
+        "config",
+        Status.FAIL,
+        message,
+        "fix the named variable(s) in the environment or --env-file, then rerun `btcbot doctor`",
+    )
+
+
+def check_arming(settings: Settings) -> CheckResult:
+    """Observe-only is the safe baseline (runbook stages 0 and 1), so it passes; a half-armed
+    configuration (LIVE_TRADING=true yet something still blocks) warns, because intent and effect differ."""
+    from btcbot.arming import ArmingInputs, decide_arming
+
+    decision = decide_arming(ArmingInputs.from_settings(settings))
+    details = {"mode": decision.mode.value, "blocking_reasons": list(decision.reasons)}
+    if decision.live:
+        return CheckResult(
+            "arming",
+            Status.PASS,
+            "ARMED LIVE: every gate is open; run/canary will place real orders",
+            "keep the stage caps; set KILL_SWITCH=true to stop",
+            details,
+        )
+    reasons = ", ".join(decision.reasons)
+    if settings.live_trading:
+        return CheckResult(
+            "arming",
+            Status.WARN,
+            f"LIVE_TRADING=true but still observe-only: {reasons}",
+            f"clear the listed gates if live is intended, else set LIVE_TRADING=false; {_GATES_ACTION}",
+            details,
+        )
+    return CheckResult("arming", Status.PASS, f"observe-only (no orders): {reasons}", "none for stages 0/1", details)
+
+
+def check_credentials(settings: Settings) -> CheckResult:
+    from btcbot.arming import ArmingInputs, decide_arming
+    from btcbot.reason_codes import ARM_CREDENTIALS_MISSING
+
+    details = {
+        "BTCTURK_API_KEY": "set" if settings.btcturk_api_key is not None else "unset",
+        "BTCTURK_API_SECRET": "set" if settings.btcturk_api_secret is not None else "unset",
+    }
+    if settings.credentials_present:
+        return CheckResult("credentials", Status.PASS, "API key and secret are set", "none", details)
+    decision = decide_arming(ArmingInputs.from_settings(settings))
+    if decision.reasons == (ARM_CREDENTIALS_MISSING,):
+        return CheckResult(
+            "credentials",
+            Status.FAIL,
+            "every gate is armed but BTCTURK_API_KEY/BTCTURK_API_SECRET are missing",
+            "provide both credentials at runtime (never commit them), or disarm",
+            details,
+        )
+    return CheckResult("credentials", Status.SKIP, "not needed while observe-only (credentials unset)", "none", details)
+
+
+def check_db_path(db_path: Path) -> CheckResult:
+    """The DB file (or the directory that will hold it) must be writable; nothing is created here."""
+    details = {"path": str(db_path)}
+    if db_path.exists() and not db_path.is_file():
+        return CheckResult(
+            "db_path", Status.FAIL, f"{db_path} exists but is not a file", "point STATE_DB_PATH at a file", details
+        )
+    probe = db_path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return CheckResult(
+            "db_path",
+            Status.FAIL,
+            f"{probe} is not a directory, so {db_path} cannot be created",
+            "set STATE_DB_PATH to a path in a writable directory",
+            details,
+        )
+    target = db_path if db_path.exists() else probe
+    if not os.access(target, os.W_OK):
+        return CheckResult(
+            "db_path",
+            Status.FAIL,
+            f"{target} is not writable by this user",
+            "fix permissions or set STATE_DB_PATH to a writable location",
+            details,
+        )
+    if db_path.exists():
+        return CheckResult("db_path", Status.PASS, f"{db_path} exists and is writable", "none", details)
+    return CheckResult(
+        "db_path",
+        Status.PASS,
+        f"{db_path} does not exist yet; its directory is writable (run creates it)",
+        "none",
+        details,
+    )
+
+
+def check_db_schema(db_path: Path, timeout_s: float = 3.0) -> CheckResult:
+    from btcbot.storage import current_version, latest_version, open_reader
+
+    latest = latest_version()
+    details: dict[str, object] = {"path": str(db_path), "expected_version": latest}
+    if not db_path.is_file():
+        return CheckResult("db_schema", Status.SKIP, "no state DB yet (run creates and migrates it)", "none", details)
+    try:
+        with open_reader(db_path, timeout_s=timeout_s) as con:
+            version = current_version(con)
+    except BtcbotError as exc:
+        return CheckResult("db_schema", Status.FAIL, str(exc), "check STATE_DB_PATH points at a btcbot DB", details)
+    details["version"] = version
+    if version == latest:
+        return CheckResult("db_schema", Status.PASS, f"schema version {version} is current", "none", details)
+    if version < latest:
+        return CheckResult(
+            "db_schema",
+            Status.WARN,
+            f"schema version {version} is older than {latest}",
+            "the next run/canary migrates it automatically",
+            details,
+        )
+    err = InvariantViolation(f"schema version {version} is newer than this btcbot knows ({latest})")
+    return CheckResult("db_schema", Status.FAIL, str(err), "upgrade btcbot or use another STATE_DB_PATH", details)
+
+
+def check_instance_lock(db_path: Path, scope: str) -> CheckResult:
+    from btcbot.lock import lock_path_for, lock_status
+
+    held, pid = lock_status(db_path, scope)
+    details: dict[str, object] = {"lock_file": str(lock_path_for(db_path, scope)), "scope": scope, "holder_pid": pid}
+    if not held:
+        return CheckResult("instance_lock", Status.PASS, f"free for scope {scope}", "none", details)
+    holder = f"PID {pid}" if pid is not None else "an unknown PID"
+    return CheckResult(
+        "instance_lock",
+        Status.WARN,
+        f"held by {holder}: a run/canary is active on scope {scope}",
+        "do not start a second instance; stop that process first if it should not be running",
+        details,
+    )

@@ -1,0 +1,106 @@
+"""Assemble the doctor's report: every check in a fixed order, whatever the earlier ones found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from btcbot.doctor import local
+from btcbot.doctor.model import CheckResult, DoctorReport, Status
+from btcbot.doctor.network import ExchangeProbe, network_checks, skipped_network_checks
+from btcbot.doctor.slo import collect_db_facts, db_checks, skipped_db_checks
+from btcbot.errors import BtcbotError
+
+if TYPE_CHECKING:
+    from btcbot.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorOptions:
+    window: str
+    window_seconds: int
+    offline: bool = False
+    reader_timeout_s: float = 3.0
+
+
+def _live_intended(settings: Settings) -> bool:
+    return settings.live_trading and not settings.dry_run
+
+
+def run_checks(
+    settings: Settings | None,
+    config_error: str | None,
+    options: DoctorOptions,
+    *,
+    probe: ExchangeProbe | None = None,
+    now: datetime | None = None,
+) -> DoctorReport:
+    now = now or datetime.now(UTC)
+    checks: list[CheckResult] = []
+    if settings is None:
+        checks.append(local.check_config_error(config_error or "configuration could not be loaded"))
+        skip_reason, skip_action = "configuration invalid: not evaluated", "fix the config check first"
+        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock"):
+            checks.append(CheckResult(name, Status.SKIP, skip_reason, skip_action))
+        checks.extend(skipped_network_checks(skip_reason, skip_action))
+        checks.extend(skipped_db_checks(skip_reason, skip_action))
+        return _report(checks, now, options)
+
+    db_path = settings.state_db_path.expanduser().resolve()
+    checks.append(local.check_config_ok())
+    checks.append(local.check_arming(settings))
+    checks.append(local.check_credentials(settings))
+    checks.append(local.check_db_path(db_path))
+    schema = local.check_db_schema(db_path, timeout_s=options.reader_timeout_s)
+    checks.append(schema)
+    checks.append(local.check_instance_lock(db_path, settings.resolved_account_scope))
+
+    if options.offline:
+        checks.extend(
+            skipped_network_checks("--offline: network not consulted (not a pass)", "rerun without --offline")
+        )
+    else:
+        if probe is None:
+            from btcbot.doctor.network import probe_exchange
+
+            probe = probe_exchange
+        facts = probe(settings)
+        checks.extend(network_checks(facts, settings, live_intended=_live_intended(settings)))
+
+    checks.extend(_db_checks(settings, db_path, schema, options, now))
+    return _report(checks, now, options)
+
+
+def _db_checks(
+    settings: Settings, db_path: Path, schema: CheckResult, options: DoctorOptions, now: datetime
+) -> list[CheckResult]:
+    if not db_path.is_file():
+        return skipped_db_checks(
+            "no state DB yet: SLOs and order lifecycle not evaluated (reduced confidence)",
+            "run a dry-run loop (stage 0) to gather evidence",
+        )
+    if schema.status is Status.FAIL:
+        return skipped_db_checks("state DB unreadable: not evaluated (reduced confidence)", "see db_schema")
+    from btcbot.storage import open_reader
+
+    # An order may sit past its TTL until the next cycle cancels it; allow two cycles and a margin.
+    grace = float(settings.cycle_seconds * Decimal(2)) + 5.0
+    try:
+        with open_reader(db_path, timeout_s=options.reader_timeout_s) as con:
+            facts = collect_db_facts(con, now=now, window_seconds=options.window_seconds, ttl_grace_seconds=grace)
+    except BtcbotError as exc:
+        return skipped_db_checks(f"state DB not readable now: {exc}", "rerun `btcbot doctor` in a moment")
+    return db_checks(facts, settings, options.window)
+
+
+def _report(checks: list[CheckResult], now: datetime, options: DoctorOptions) -> DoctorReport:
+    return DoctorReport(
+        checks=checks,
+        generated_at=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        window=options.window,
+        window_seconds=options.window_seconds,
+        offline=options.offline,
+    )
