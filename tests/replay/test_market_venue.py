@@ -111,7 +111,7 @@ def test_marketable_order_takes_book_and_cancel_rules(write_dataset: Callable[..
     resting = venue.submit_order(_intent(OrderSide.SELL, "3100000", cid="c2"), gate.submit_token())
     venue.cancel_order(resting.exchange_order_id, gate.cancel_token())
     assert venue.get_order(resting.exchange_order_id).status is VenueOrderStatus.CANCELED
-    with pytest.raises(RejectedByVenue, match="below"):
+    with pytest.raises(RejectedByVenue, match="MIN_TOTAL_AMOUNT"):
         venue.submit_order(_intent(OrderSide.BUY, "2000000", qty="0.00001"), gate.submit_token())
     with pytest.raises(InsufficientFunds):
         venue.submit_order(_intent(OrderSide.SELL, "3100000", qty="5"), gate.submit_token())

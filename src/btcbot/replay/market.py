@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
 
 from btcbot.domain.market import BookSnapshot, PriceLevel
 from btcbot.replay.dataset import DIFF, DatasetReader, Event
@@ -23,7 +22,7 @@ EventListener = Callable[[Event], None]
 class RecordedBook:
     """One symbol's book as price-string -> amount-string dicts, plus when it last changed."""
 
-    __slots__ = ("asks", "bids", "broken", "cs", "exch_ms", "recv_ms", "snapshot_cache")
+    __slots__ = ("asks", "bids", "broken", "cs", "exch_ms", "recv_ms", "snapshot_cache", "version")
 
     def __init__(self) -> None:
         self.bids: dict[str, str] = {}
@@ -35,6 +34,7 @@ class RecordedBook:
         # exactly like a live client that must resubscribe: the book then ages and the guard blocks it.
         self.broken = True
         self.snapshot_cache: BookSnapshot | None = None
+        self.version = 0
 
     def levels(self, side: str) -> list[tuple[Decimal, Decimal]]:
         book = self.bids if side == "bids" else self.asks
@@ -157,6 +157,7 @@ class RecordedMarket:
                 book.recv_ms = recv
                 book.exch_ms = ev[2]
                 book.snapshot_cache = None
+                book.version += 1
                 self.last_event_ms = recv
                 if watch:
                     listener = watch.get(ev[3])
@@ -176,13 +177,3 @@ class RecordedMarket:
 
     def close(self) -> None:
         self._reader.close()
-
-
-def book_side(market: RecordedMarket, symbol: str, side: str) -> list[tuple[Decimal, Decimal]]:
-    """Sorted (price, amount) levels of one side, best first (for the venue's marketable-order matching)."""
-    book = market.books[symbol]
-    return book.levels(side)
-
-
-def events_in(ev: Event) -> tuple[list[Any], list[Any]]:
-    return ev[5], ev[6]
