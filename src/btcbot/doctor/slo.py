@@ -66,16 +66,16 @@ def collect_db_facts(
             FROM orders WHERE created_at >= ?""",  # noqa: S608 - constant fragment, no user input
         [since],
     ).fetchone() or (0, 0, 0, 0, None)
-    # Equity per snapshot cycle: TRY plus each asset valued at its latest TRY fill price in the window;
-    # assets with no known TRY price are left out (stated in the details).
+    # Equity per snapshot cycle: TRY plus each asset valued at its latest TRY fill price (any time);
+    # assets with no known TRY price are left out (documented in docs/doctor.md). DOUBLE: a ratio needs no cents.
     equity_rows = con.execute(
-        """WITH px AS (SELECT symbol, arg_max(price, ts) AS price FROM fills WHERE ts >= ? GROUP BY symbol)
+        """WITH px AS (SELECT symbol, CAST(arg_max(price, ts) AS DOUBLE) AS price FROM fills GROUP BY symbol)
            SELECT min(b.ts) AS t,
-                  sum(CASE WHEN b.asset = 'TRY' THEN b.total ELSE b.total * px.price END) AS equity
+                  sum(CAST(b.total AS DOUBLE) * CASE WHEN b.asset = 'TRY' THEN 1.0 ELSE px.price END) AS equity
            FROM balance_snapshots b LEFT JOIN px ON px.symbol = b.asset || 'TRY'
            WHERE b.ts >= ? AND (b.asset = 'TRY' OR px.price IS NOT NULL)
            GROUP BY b.run_id, b.cycle_id ORDER BY t""",
-        [since, since],
+        [since],
     ).fetchall()
     equity = [float(r[1]) for r in equity_rows if r[1] is not None]
     unknown = con.execute(

@@ -1,0 +1,123 @@
+"""Config, arming, credentials, DB path/schema and instance-lock checks: every status each can return."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from btcbot.doctor import local
+from btcbot.doctor.model import Status
+from btcbot.lock import InstanceLock
+from btcbot.settings import Settings
+from btcbot.storage import StateStore, latest_version
+
+ARMED = {
+    "live_trading": True,
+    "live_trading_ack": "I_UNDERSTAND",
+    "dry_run": False,
+    "kill_switch": False,
+    "safe_mode": False,
+}
+KEYS = {"btcturk_api_key": "k-test", "btcturk_api_secret": "s-test"}
+
+
+def test_config_statuses() -> None:
+    assert local.check_config_ok().status is Status.PASS
+    fail = local.check_config_error("invalid configuration: LIVE_TRADING: invalid value 'maybe'")
+    assert fail.status is Status.FAIL and "LIVE_TRADING" in fail.reason
+
+
+def test_arming_observe_is_pass_with_every_reason(make_settings: Callable[..., Settings]) -> None:
+    result = local.check_arming(make_settings())
+    assert result.status is Status.PASS
+    assert "observe-only" in result.reason
+    assert result.details["blocking_reasons"] == [
+        "arm:live_trading_false",
+        "arm:ack_missing",
+        "arm:dry_run",
+        "arm:kill_switch",
+        "arm:safe_mode",
+        "arm:credentials_missing",
+    ]
+
+
+def test_arming_live_is_pass_and_says_so(make_settings: Callable[..., Settings]) -> None:
+    result = local.check_arming(make_settings(**ARMED, **KEYS))
+    assert result.status is Status.PASS and "ARMED LIVE" in result.reason and result.details["mode"] == "live"
+
+
+def test_arming_half_armed_warns(make_settings: Callable[..., Settings]) -> None:
+    result = local.check_arming(make_settings(**{**ARMED, "kill_switch": True}, **KEYS))
+    assert result.status is Status.WARN
+    assert "arm:kill_switch" in result.reason
+
+
+def test_credentials_statuses(make_settings: Callable[..., Settings]) -> None:
+    assert local.check_credentials(make_settings(**KEYS)).status is Status.PASS
+    armed_no_keys = local.check_credentials(make_settings(**ARMED))
+    assert armed_no_keys.status is Status.FAIL and "BTCTURK_API_KEY" in armed_no_keys.reason
+    assert local.check_credentials(make_settings()).status is Status.SKIP
+    # Secrets never appear, only set/unset.
+    assert local.check_credentials(make_settings(**KEYS)).details == {
+        "BTCTURK_API_KEY": "set",
+        "BTCTURK_API_SECRET": "set",
+    }
+
+
+def test_db_path_statuses(tmp_path: Path) -> None:
+    absent = local.check_db_path(tmp_path / "new" / "state.db")
+    assert absent.status is Status.PASS and "run creates it" in absent.reason
+    existing = tmp_path / "state.db"
+    StateStore(existing).migrate()
+    assert local.check_db_path(existing).status is Status.PASS
+    assert local.check_db_path(tmp_path).status is Status.FAIL  # a directory
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = local.check_db_path(blocker / "sub" / "state.db")
+    assert result.status is Status.FAIL and "not a directory" in result.reason
+
+
+def test_db_schema_statuses(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    assert local.check_db_schema(db).status is Status.SKIP
+    StateStore(db).migrate()
+    current = local.check_db_schema(db)
+    assert current.status is Status.PASS and current.details["version"] == latest_version()
+
+    older = tmp_path / "older.db"
+    con = duckdb.connect(str(older))
+    con.execute("CREATE TABLE schema_version (version INTEGER, name VARCHAR, applied_at TIMESTAMPTZ)")
+    con.close()
+    assert local.check_db_schema(older).status is Status.WARN
+
+    newer = tmp_path / "newer.db"
+    con = duckdb.connect(str(newer))
+    con.execute("CREATE TABLE schema_version (version INTEGER, name VARCHAR, applied_at TIMESTAMPTZ)")
+    con.execute("INSERT INTO schema_version VALUES (999, 'future', now())")
+    con.close()
+    assert local.check_db_schema(newer).status is Status.FAIL
+
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a duckdb file at all" * 100)
+    assert local.check_db_schema(garbage).status is Status.FAIL
+
+
+def test_instance_lock_statuses(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    assert local.check_instance_lock(db, "public").status is Status.PASS
+    with InstanceLock(db, "public"):
+        held = local.check_instance_lock(db, "public")
+    assert held.status is Status.WARN
+    import os
+
+    assert f"PID {os.getpid()}" in held.reason and held.details["holder_pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("scope", ["public", "acct-1"])
+def test_lock_check_is_per_scope(tmp_path: Path, scope: str) -> None:
+    db = tmp_path / "state.db"
+    with InstanceLock(db, "other"):
+        assert local.check_instance_lock(db, scope).status is Status.PASS
