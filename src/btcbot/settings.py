@@ -23,7 +23,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from btcbot.errors import ConfigError
 
@@ -60,7 +61,8 @@ def _symbol_list(value: object) -> tuple[str, ...]:
     return symbols
 
 
-SymbolList = Annotated[tuple[str, ...], BeforeValidator(_symbol_list)]
+# NoDecode: the value is a comma-separated list, not JSON (pydantic-settings would try JSON for a tuple).
+SymbolList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_symbol_list)]
 
 
 class MarketDataMode(StrEnum):
@@ -288,6 +290,10 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
     except ValidationError as exc:
         lines = [_describe_error(e) for e in exc.errors(include_url=False)]
         raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+    except SettingsError as exc:
+        # A source could not even decode a value; name the field without echoing the value.
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "a setting"
+        raise ConfigError(f"invalid configuration: {field.upper()}: value could not be parsed") from None
 
 
 SettingSource = Literal["default", "env file", "environment", "override"]
