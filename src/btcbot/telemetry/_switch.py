@@ -9,7 +9,7 @@ handed out — including the ones bound at import time — follows the newest co
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import metrics, trace
@@ -17,7 +17,6 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackT
 from opentelemetry.metrics._internal import _ProxyMeter, _ProxyMeterProvider
 from opentelemetry.trace import Link, Span, SpanKind
-from opentelemetry.util._decorator import _agnosticcontextmanager
 from opentelemetry.util.types import Attributes
 
 
@@ -81,10 +80,9 @@ class SwitchTracer(trace.Tracer):
             name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
         )
 
-    @_agnosticcontextmanager
-    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Iterator[Span]:
-        with self._real().start_as_current_span(*args, **kwargs) as span:
-            yield span
+    # Hands back the real tracer's context manager itself: no extra generator layer on the hot path.
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._real().start_as_current_span(*args, **kwargs)
 
 
 _T = TypeVar("_T")
