@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     fire.core.Display = _plain_display
     try:
-        fire.Fire(Cli, command=args, name="btcbot")
+        fire.Fire(Cli(), command=args, name="btcbot")
     except _ExitRequest as req:
         return req.code
     except BtcbotError as exc:

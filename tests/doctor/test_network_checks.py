@@ -65,6 +65,8 @@ def test_min_notional_statuses(kit: Any, make_settings: Callable[..., Settings])
     assert check_min_notional(kit.facts(), above).status is Status.PASS
     below = check_min_notional(kit.facts(), make_settings(min_order_notional_try="10"))
     assert below.status is Status.FAIL and "99.91" in below.reason and "MIN_ORDER_NOTIONAL_TRY" in below.action
+    observe = check_min_notional(kit.facts(), make_settings(min_order_notional_try="10"), live_intended=False)
+    assert observe.status is Status.WARN
     assert check_min_notional(kit.facts(reachable=False), above).status is Status.SKIP
     unknown = kit.facts(symbols={"BTCTRY": SymbolFacts(True, "TRADING", None)})
     assert check_min_notional(unknown, above).status is Status.SKIP

@@ -162,7 +162,8 @@ def check_symbols(facts: ExchangeFacts, settings: Settings) -> CheckResult:
     )
 
 
-def check_min_notional(facts: ExchangeFacts, settings: Settings) -> CheckResult:
+def check_min_notional(facts: ExchangeFacts, settings: Settings, *, live_intended: bool = True) -> CheckResult:
+    """Below the venue minimum every order is rejected: FAIL when heading for live, WARN while observe-only."""
     if not facts.reachable:
         return CheckResult("min_order_notional", Status.SKIP, "exchange unreachable", "see connectivity")
     ours = settings.min_order_notional_try
@@ -184,7 +185,7 @@ def check_min_notional(facts: ExchangeFacts, settings: Settings) -> CheckResult:
         listing = ", ".join(f"{s} minExchangeValue {v}" for s, v in below.items())
         return CheckResult(
             "min_order_notional",
-            Status.FAIL,
+            Status.FAIL if live_intended else Status.WARN,
             f"MIN_ORDER_NOTIONAL_TRY={ours} is below the exchange minimum: {listing}",
             f"set MIN_ORDER_NOTIONAL_TRY >= {max(below.values())} (orders below it are rejected)",
             details,
@@ -200,5 +201,5 @@ def network_checks(facts: ExchangeFacts, settings: Settings, *, live_intended: b
         check_connectivity(facts, live_intended=live_intended),
         check_clock(facts, settings),
         check_symbols(facts, settings),
-        check_min_notional(facts, settings),
+        check_min_notional(facts, settings, live_intended=live_intended),
     ]
