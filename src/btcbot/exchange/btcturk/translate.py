@@ -1,0 +1,163 @@
+"""Turn a raw HTTP outcome into data or a typed btcbot error, by what the caller should do about it.
+
+Keyed on the HTTP status first and BTCTurk's ``message`` second: numeric codes have changed over the years,
+message names have not. Messages never include request headers, bodies we sent, or credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+from btcbot.errors import (
+    AuthenticationError,
+    ExchangeError,
+    InsufficientFunds,
+    OrderNotFound,
+    OutcomeUnknown,
+    ProtocolError,
+    RateLimited,
+    RejectedByVenue,
+    SymbolNotTradable,
+    TransientError,
+)
+
+INSUFFICIENT_FUNDS_MESSAGES = frozenset({"BALANCE_NOT_ENOUGH", "FAILED_ORDER_WITH_OPEN_ORDERS"})
+ORDER_NOT_FOUND_MESSAGES = frozenset({"NO_ORDER_MATCHES_YOUR_REQUEST", "ORDER NOT FOUND"})
+ORDER_NOT_FOUND_CODES = frozenset({1051, 1052, 1152})
+# A price-band rejection means our cached exchangeinfo band is out of date: refresh it.
+PRICE_BAND_MESSAGES = frozenset(
+    {
+        "ORDER_MIN_PRICE_EXCEEDED",
+        "ORDER_MAX_PRICE_EXCEEDED",
+        "PRICE_MUST_BE_LESS_THAN_MAXPRICE",
+        "PRICE_MUST_BE_LESS_THAN_MINPRICE",
+    }
+)
+PRICE_BAND_CODES = frozenset({1226, 1227})
+_PAIR_MISSING = re.compile(r"pair .* does not exist", re.IGNORECASE)
+_RETRY_IN = re.compile(r"try again in (\d+) second", re.IGNORECASE)
+MAX_VENUE_MESSAGE_CHARS = 200
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON with every number kept exact (floats become Decimal; ints stay int)."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def _venue_fields(payload: Any) -> tuple[int | None, str | None]:
+    if not isinstance(payload, dict):
+        return None, None
+    code = payload.get("code")
+    message = payload.get("message")
+    code_int: int | None
+    if isinstance(code, bool):
+        code_int = None
+    elif isinstance(code, int):
+        code_int = code
+    elif isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        code_int = int(code)
+    else:
+        code_int = None
+    msg = str(message)[:MAX_VENUE_MESSAGE_CHARS] if message is not None else None
+    return code_int, msg
+
+
+def retry_after_seconds(header: str | None, payload: Any, *, default_s: float = 1.0) -> float:
+    if header:
+        text = header.strip()
+        try:
+            return max(0.0, float(text))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(text) if text else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    if isinstance(payload, dict):
+        match = _RETRY_IN.search(str(payload.get("details", "")))
+        if match:
+            return float(match.group(1))
+    return default_s
+
+
+def is_price_band_rejection(err: ExchangeError) -> bool:
+    return isinstance(err, RejectedByVenue) and (
+        (err.venue_message or "").upper() in PRICE_BAND_MESSAGES or err.venue_code in PRICE_BAND_CODES
+    )
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    *,
+    what: str,
+    route: str,
+    retry_after_header: str | None,
+    write: bool,
+) -> ExchangeError:
+    """The typed error for a non-2xx answer. ``what`` names the call for the operator ("submit order")."""
+    try:
+        payload: Any = parse_json(body) if body else None
+    except ValueError:
+        payload = None
+    code, message = _venue_fields(payload)
+    kw: dict[str, Any] = {"http_status": status, "venue_code": code, "venue_message": message}
+    shown = f"{message} (code {code})" if message or code is not None else "no venue message"
+
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{what}: BTCTurk refused authentication (HTTP {status}: {shown}); check BTCTURK_API_KEY/"
+            "BTCTURK_API_SECRET, the key's permissions and IP allow-list, and the local clock (doctor)",
+            **kw,
+        )
+    if status == 429:
+        retry_after = retry_after_seconds(retry_after_header, payload)
+        return RateLimited(
+            f"{what}: BTCTurk rate limit hit (HTTP 429: {shown}); back off {retry_after:.0f}s",
+            retry_after_s=retry_after,
+            **kw,
+        )
+    if status >= 500:
+        if write:
+            return OutcomeUnknown(
+                f"{what}: BTCTurk answered HTTP {status}; the request may or may not have taken effect — "
+                "reconcile by client order id before doing anything else",
+                **kw,
+            )
+        return TransientError(f"{what}: BTCTurk answered HTTP {status} ({shown}); temporary, retry later", **kw)
+    if status == 404 and route == "/api/v1/order/{orderId}":
+        return OrderNotFound(f"{what}: BTCTurk does not know this order (HTTP 404)", **kw)
+    if status in (400, 422):
+        upper = (message or "").upper()
+        if upper in INSUFFICIENT_FUNDS_MESSAGES:
+            return InsufficientFunds(f"{what}: rejected for insufficient funds: {shown}", **kw)
+        if upper in ORDER_NOT_FOUND_MESSAGES or code in ORDER_NOT_FOUND_CODES:
+            return OrderNotFound(f"{what}: BTCTurk does not know this order: {shown}", **kw)
+        if message and _PAIR_MISSING.search(message):
+            return SymbolNotTradable(f"{what}: {message}; check UNIVERSE_SYMBOLS against exchangeinfo", **kw)
+        return RejectedByVenue(f"{what}: rejected by BTCTurk: {shown}", **kw)
+    return ProtocolError(
+        f"{what}: unexpected HTTP {status} from BTCTurk for {route} ({shown}); check BTCTURK_BASE_URL", **kw
+    )
+
+
+def unwrap_envelope(payload: Any, *, what: str, status: int) -> Any:
+    """``data`` of a success envelope; a ``success: false`` inside a 2xx is a venue rejection."""
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{what}: expected a JSON object envelope from BTCTurk", http_status=status)
+    code, message = _venue_fields(payload)
+    success = payload.get("success")
+    code_raw = payload.get("code", 0)
+    code_ok = code_raw in (0, "0", "SUCCESS", None)
+    if success is False or not code_ok:
+        shown = f"{message} (code {code})"
+        raise RejectedByVenue(
+            f"{what}: BTCTurk answered HTTP {status} but reported failure: {shown}",
+            http_status=status,
+            venue_code=code,
+            venue_message=message,
+        )
+    return payload.get("data")

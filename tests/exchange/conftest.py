@@ -1,0 +1,244 @@
+"""Local fakes for the adapter tests: a scripted BTCTurk-shaped HTTP server on an OS-chosen loopback port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from btcbot.arming import ArmingGate, ArmingInputs, WriteToken, decide_arming
+from btcbot.exchange.btcturk import BtcturkHttp
+from btcbot.exchange.btcturk.limiter import RateLimiter
+from btcbot.exchange.retry import RetryPolicy
+
+FIXTURES = Path(__file__).parent / "fixtures"
+API_KEY = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f"
+API_SECRET = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop: bool = False  # close the connection without answering (after reading the request)
+    reset: bool = False  # RST the connection without answering
+
+
+DEFAULT_ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/api/v2/server/time"): "server_time.json",
+    ("GET", "/api/v2/server/exchangeinfo"): "exchangeinfo.json",
+    ("GET", "/api/v2/ticker"): "ticker.json",
+    ("GET", "/api/v2/orderbook"): "orderbook.json",
+    ("GET", "/api/v1/users/balances"): "balances.json",
+    ("GET", "/api/v1/openorders"): "open_orders.json",
+    ("GET", "/api/v1/allorders"): "all_orders.json",
+    ("GET", "/api/v1/users/transactions/trade"): "user_trades.json",
+    ("POST", "/api/v1/order"): "submit.json",
+    ("DELETE", "/api/v1/order"): "cancel.json",
+}
+
+
+class FakeVenue:
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.script: Callable[[Seen], Reply | None] | None = None
+        self._lock = threading.Lock()
+        venue = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                req = Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+                with venue._lock:
+                    venue.seen.append(req)
+                reply = venue.reply_for(req)
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                if reply.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if reply.drop:
+                    self.close_connection = True
+                    return
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply.body)))
+                for k, v in reply.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            do_GET = do_POST = do_DELETE = _serve  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def reply_for(self, req: Seen) -> Reply:
+        if self.script is not None:
+            scripted = self.script(req)
+            if scripted is not None:
+                return scripted
+        path = req.path.lower()
+        if path.startswith("/api/v1/order/"):
+            return Reply(body=fixture_bytes("order.json"))
+        name = DEFAULT_ROUTES.get((req.method, path))
+        if name is None:
+            return Reply(status=404)
+        return Reply(body=fixture_bytes(name))
+
+    def count(self, method: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for s in self.seen if method is None or s.method == method)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.seen.clear()
+        self.script = None
+
+
+@pytest.fixture(scope="session")
+def _venue_server() -> Iterator[FakeVenue]:
+    v = FakeVenue()
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def venue(_venue_server: FakeVenue) -> Iterator[FakeVenue]:
+    _venue_server.reset()
+    yield _venue_server
+    _venue_server.reset()
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def make_http(sleeps: Sleeps) -> Iterator[Callable[..., BtcturkHttp]]:
+    made: list[BtcturkHttp] = []
+
+    def make(url: str, **kw: Any) -> BtcturkHttp:
+        kw.setdefault("api_key", API_KEY)
+        kw.setdefault("api_secret", API_SECRET)
+        kw.setdefault("read_timeout_s", 1.0)
+        kw.setdefault("connect_timeout_s", 1.0)
+        kw.setdefault("retry", RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps))
+        kw.setdefault("limiter", RateLimiter(sleep=sleeps))
+        http = BtcturkHttp(url, **kw)
+        made.append(http)
+        return http
+
+    yield make
+    for h in made:
+        h.close()
+
+
+def armed_gate() -> ArmingGate:
+    return ArmingGate(
+        decide_arming(
+            ArmingInputs(
+                live_trading=True,
+                live_trading_ack="I_UNDERSTAND",
+                dry_run=False,
+                kill_switch=False,
+                safe_mode=False,
+                cli_dry_run=False,
+                credentials_present=True,
+            )
+        )
+    )
+
+
+@pytest.fixture
+def gate() -> ArmingGate:
+    return armed_gate()
+
+
+@pytest.fixture
+def submit_token(gate: ArmingGate) -> WriteToken:
+    return gate.submit_token()
+
+
+@pytest.fixture
+def cancel_token(gate: ArmingGate) -> WriteToken:
+    return gate.cancel_token()
+
+
+def closed_port_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+def json_body(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+class Helpers:
+    """Test helpers as a fixture: test modules must not import each other or conftest (importlib mode)."""
+
+    Reply = Reply
+    API_KEY = API_KEY
+    API_SECRET = API_SECRET
+    fixture_bytes = staticmethod(fixture_bytes)
+    closed_port_url = staticmethod(closed_port_url)
+    json_body = staticmethod(json_body)
+    armed_gate = staticmethod(armed_gate)
+
+
+@pytest.fixture
+def fx() -> type[Helpers]:
+    return Helpers
