@@ -68,3 +68,17 @@ def test_no_carrier_in_message_means_a_separate_trace(telemetry: TelemetryHandle
     spans = {s.name: s for s in telemetry.span_exporter.get_finished_spans()}  # type: ignore[union-attr]
     assert spans["feed"].parent is None
     assert spans["feed"].context.trace_id != spans["cycle"].context.trace_id
+
+
+def test_fast_carrier_extraction_matches_the_propagator(telemetry: TelemetryHandle) -> None:
+    from opentelemetry import propagate, trace
+
+    with tracing.start_span("cycle", root=True):
+        carrier = tracing.inject()
+    fast = trace.get_current_span(tracing._extract(carrier)).get_span_context()
+    slow = trace.get_current_span(propagate.extract(dict(carrier))).get_span_context()
+    assert fast == slow and fast.is_valid and fast.is_remote
+    # Malformed or foreign carriers take the generic path and never raise.
+    for bad in ({"traceparent": "00-" + "0" * 32 + "-" + "1" * 16 + "-01"}, {"traceparent": "zz"}, {"x": "y"}):
+        ctx = tracing._extract(bad)
+        assert not trace.get_current_span(ctx).get_span_context().is_valid

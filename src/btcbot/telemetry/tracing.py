@@ -12,7 +12,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 TRACER_NAME = "btcbot"
 
@@ -30,6 +30,27 @@ def inject() -> dict[str, str]:
     return carrier
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def _extract(carrier: Mapping[str, str]) -> otel_context.Context:
+    """The parent context in ``carrier``.
+
+    Fast path for what ``inject()`` produces (a lone W3C ``traceparent``, version 00): the generic propagator
+    costs ~10 µs a hop, a measurable share of a cycle's telemetry overhead. Anything else goes to it.
+    """
+    if len(carrier) == 1:
+        tp = carrier.get("traceparent")
+        if tp is not None and len(tp) == 55 and tp[:3] == "00-" and tp[35] == "-" and tp[52] == "-":
+            tid, sid, flags = tp[3:35], tp[36:52], tp[53:55]
+            if _HEX.issuperset(tid) and _HEX.issuperset(sid) and _HEX.issuperset(flags):
+                trace_id, span_id = int(tid, 16), int(sid, 16)
+                if trace_id and span_id:
+                    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(flags, 16)))
+                    return trace.set_span_in_context(NonRecordingSpan(parent), otel_context.Context())
+    return propagate.extract(dict(carrier))
+
+
 @contextmanager
 def start_span(
     name: str,
@@ -43,7 +64,7 @@ def start_span(
     if root:
         ctx: otel_context.Context | None = otel_context.Context()
     elif carrier:
-        ctx = propagate.extract(dict(carrier))
+        ctx = _extract(carrier)
     else:
         ctx = None
     with get_tracer().start_as_current_span(
