@@ -37,6 +37,7 @@ from btcbot.errors import (
 )
 from btcbot.replay.dataset import DIFF, Event
 from btcbot.replay.market import RecordedMarket
+from btcbot.replay.summary import EquityCurve, value_in_quote
 from btcbot.sim.engine import MatchingEngine, SimOrder, SimRejection, UserTrade
 from btcbot.sim.symbols import SymbolSpec
 
@@ -172,6 +173,9 @@ class InProcessVenue:
         self.submits = 0
         self.rejects = 0
         self.cancels = 0
+        self.start_balances = self.account_totals()
+        self.curve = EquityCurve()
+        self._last_sample_ms: int | None = None
 
     # ----- ExchangeReader -----
     def symbol_rules(self, symbol: str) -> SymbolRules:
@@ -271,9 +275,33 @@ class InProcessVenue:
 
     # ----- matching -----
     def _sync(self) -> None:
-        self._market.advance_to(self._clock.wall_ms())
+        now = self._clock.wall_ms()
+        self._market.advance_to(now)
         if self.engine.pending_cancel_count:
             self._complete_cancels()
+        if now != self._last_sample_ms:
+            self.sample_equity(now)
+
+    def sample_equity(self, now_ms: int) -> None:
+        """One point of the equity curve (TRY at the recorded mids); skipped while a mid is unknown."""
+        with self._lock:
+            self._last_sample_ms = now_ms
+            equity = value_in_quote(self.account_totals(), self.mids())
+            if equity is not None:
+                self.curve.add(now_ms, equity)
+
+    def mids(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for symbol, book in self._market.books.items():
+            if book.bids and book.asks and not book.broken:
+                bid = Decimal(max(book.bids, key=float))
+                ask = Decimal(min(book.asks, key=float))
+                out[symbol] = (bid + ask) / 2
+        return out
+
+    def account_totals(self) -> dict[str, Decimal]:
+        with self._lock:
+            return {a: free + locked for a, (free, locked) in self.engine.balances(ACCOUNT_ID).items()}
 
     def _complete_cancels(self) -> None:
         done = self.engine.complete_due_cancels(self._clock.wall_ms())

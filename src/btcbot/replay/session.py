@@ -1,0 +1,222 @@
+"""Replay = the real runtime (``run_session``) with a dataset feed, the in-process venue and a virtual clock.
+
+Nothing here decides anything: the same actors, freshness guard, strategy, risk gate and order manager as a
+live run make every decision and write every record. Replay only swaps the three edges (market data, venue,
+time) and arms the runtime, which is safe because the only venue it can reach is in-process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from btcbot.domain.clock import VirtualClock
+from btcbot.errors import UsageError
+from btcbot.replay.clock import PacedClock
+from btcbot.replay.dataset import DatasetError, DatasetReader, resolve_dataset
+from btcbot.replay.feed import DatasetFeed
+from btcbot.replay.market import RecordedMarket
+from btcbot.replay.rules import rules_from_header
+from btcbot.replay.summary import build_summary
+from btcbot.replay.venue import InProcessVenue, assert_in_process
+from btcbot.settings import Settings, load_settings
+
+REPLAY_COMMANDS = ("replay", "backtest")
+# Replay is armed: it can only ever reach the in-process venue, and these URLs make sure nothing else could.
+IN_PROCESS_URL = "http://inprocess.invalid"
+_ARMED = {
+    "safe_mode": False,
+    "dry_run": False,
+    "kill_switch": False,
+    "live_trading": True,
+    "live_trading_ack": "I_UNDERSTAND",
+    "btcturk_api_key": "replay-in-process",
+    "btcturk_api_secret": "replay-in-process",
+    "btcturk_base_url": IN_PROCESS_URL,
+    "btcturk_ws_url": "ws://inprocess.invalid",
+    "trace_sink_enabled": False,
+}
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    run_id: str
+    command: str
+    exit_code: int
+    dataset: Path
+    db: Path
+    events: int
+    cycles: int
+    wall_s: float
+    first_ms: int
+    last_ms: int
+    venue: InProcessVenue
+    runtime: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.wall_s if self.wall_s > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"replay {self.run_id}: {self.events} events, {self.cycles} cycles, "
+            f"{(self.last_ms - self.first_ms) / 1000:.1f} s virtual in {self.wall_s:.2f} s wall "
+            f"({self.events_per_s:,.0f} events/s); records in {self.db} (exit {self.exit_code})"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        from btcbot.storage import open_reader
+
+        with open_reader(self.db) as con:
+            decisions = con.execute(
+                "SELECT action, reason_code FROM decisions WHERE run_id = ? ORDER BY ts, decision_id", [self.run_id]
+            ).fetchall()
+            orders = con.execute(
+                "SELECT status, filled_quantity FROM orders WHERE run_id = ?", [self.run_id]
+            ).fetchall()
+            latencies = [
+                float(r[0])
+                for r in con.execute(
+                    "SELECT submit_latency_ms FROM orders WHERE run_id = ? AND submit_latency_ms IS NOT NULL",
+                    [self.run_id],
+                ).fetchall()
+            ]
+        fills = [(f.price, f.quantity, f.fee, f.tax) for f in self.venue.fills()]
+        return build_summary(
+            run_id=self.run_id,
+            dataset=str(self.dataset),
+            events=self.events,
+            wall_s=self.wall_s,
+            virtual_span_ms=self.last_ms - self.first_ms,
+            decisions=[(str(a), str(r)) for a, r in decisions],
+            orders=[(str(s), q) for s, q in orders],
+            latencies_ms=latencies,
+            fills=fills,
+            start_balances=self.venue.start_balances,
+            end_balances=self.venue.account_totals(),
+            last_mids=self.venue.mids(),
+            curve=self.venue.curve,
+            cycles=self.cycles,
+        )
+
+
+def default_db(settings: Settings, command: str) -> Path:
+    return settings.state_dir / f"{command}.db"
+
+
+def prepare_replay_db(path: Path) -> None:
+    """A replay DB is an output, rebuilt each time; a DB with any non-replay run is never touched."""
+    if not path.exists():
+        return
+    from btcbot.storage import open_reader
+
+    try:
+        with open_reader(path) as con:
+            rows = con.execute("SELECT DISTINCT command FROM runs").fetchall()
+    except Exception as exc:  # noqa: BLE001 - any failure to read means: not ours to delete
+        raise UsageError(
+            f"--db {path}: exists and is not a readable btcbot replay DB ({exc.__class__.__name__}); "
+            "pass a new --db path"
+        ) from None
+    others = sorted({str(r[0]) for r in rows} - set(REPLAY_COMMANDS))
+    if others:
+        raise UsageError(
+            f"--db {path}: holds {', '.join(others)} runs; replay never writes into a live state DB, "
+            "pass a separate --db path"
+        )
+    path.unlink()
+    for suffix in (".wal", ".lock"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.unlink()
+
+
+def replay_run_id(dataset: Path, settings: Settings, seed: int) -> str:
+    """Reproducible: the same dataset bytes, settings and seed give the same run id (and client order ids)."""
+    digest = hashlib.sha256()
+    with dataset.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    from btcbot.settings import redacted_view
+
+    view = redacted_view(settings)
+    for key in ("STATE_DB_PATH",):
+        view.pop(key, None)
+    digest.update(repr(sorted(view.items())).encode())
+    digest.update(str(seed).encode())
+    return f"replay-{digest.hexdigest()[:12]}-s{seed}"
+
+
+def replay_settings(env_file: str | None, db: Path | None, command: str) -> Settings:
+    base = load_settings(env_file)
+    path = db if db is not None else default_db(base, command)
+    return load_settings(env_file, **_ARMED, state_db_path=path)
+
+
+def open_dataset(dataset: str | None, settings: Settings) -> tuple[Path, RecordedMarket, int]:
+    path = resolve_dataset(dataset)
+    market = RecordedMarket(DatasetReader(path))
+    missing = [s for s in settings.universe_symbols if s not in market.header.symbols]
+    if missing:
+        market.close()
+        raise DatasetError(
+            f"dataset {path}: has no {', '.join(missing)} (it holds {', '.join(market.header.symbols)}); "
+            "set UNIVERSE_SYMBOLS to symbols it holds, or record them"
+        )
+    first = market.first_event_ms()
+    if first is None:
+        market.close()
+        raise DatasetError(f"dataset {path}: holds no events")
+    return path, market, first
+
+
+def run_replay(
+    *,
+    dataset: str | None,
+    speed: float | None,
+    db: Path | None,
+    seed: int,
+    env_file: str | None,
+    command: str = "replay",
+) -> ReplayResult:
+    settings = replay_settings(env_file, db, command)
+    path, market, first_ms = open_dataset(dataset, settings)
+    rules = rules_from_header(str(path), market.header.symbols, market.header.exchange_info)
+    clock = VirtualClock(start_ms=first_ms) if speed is None else PacedClock(first_ms, speed)
+    feed = DatasetFeed(market, clock)
+    venue = InProcessVenue(market, clock, rules)
+    assert_in_process(venue)
+    run_id = replay_run_id(path, settings, seed)
+    prepare_replay_db(settings.state_db_path)
+
+    from btcbot.replay.runtime_bridge import run_runtime
+
+    began = time.perf_counter()
+    outcome = run_runtime(
+        settings=settings, clock=clock, feed=feed, venue=venue, market=market, run_id=run_id, command=command
+    )
+    wall = time.perf_counter() - began
+    venue.sample_equity(clock.wall_ms())
+    return ReplayResult(
+        run_id=run_id,
+        command=command,
+        exit_code=outcome.exit_code,
+        dataset=path,
+        db=settings.state_db_path,
+        events=market.events_applied,
+        cycles=outcome.cycles,
+        wall_s=wall,
+        first_ms=first_ms,
+        last_ms=market.last_event_ms or first_ms,
+        venue=venue,
+        runtime=outcome.raw,
+    )
+
+
+def zero() -> Decimal:
+    return Decimal(0)
