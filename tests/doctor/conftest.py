@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -135,3 +135,119 @@ class Kit:
 @pytest.fixture
 def kit() -> type[Kit]:
     return Kit
+
+
+class FakeVenue:
+    """A tiny loopback BTCTurk (server time, exchangeinfo, ticker, WS 991 greeting) with a settable clock skew.
+
+    Enough to drive the real adapter from ``doctor``/``health`` without the full simulator.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.skew_ms = 0
+        self.status = "TRADING"
+        self.min_value = "99.91"
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _serve(self) -> None:
+        import asyncio
+        import time
+
+        from aiohttp import web
+
+        async def server_time(_: web.Request) -> web.Response:
+            return web.json_response({"serverTime": int(time.time() * 1000) + self.skew_ms})
+
+        async def exchange_info(_: web.Request) -> web.Response:
+            symbol = {
+                "id": 1,
+                "name": "BTCTRY",
+                "nameNormalized": "BTC_TRY",
+                "status": self.status,
+                "numerator": "BTC",
+                "denominator": "TRY",
+                "numeratorScale": 8,
+                "denominatorScale": 0,
+                "hasFraction": False,
+                "orderMethods": ["LIMIT", "MARKET"],
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": "1",
+                        "maxPrice": "10000000",
+                        "tickSize": "10",
+                        "minExchangeValue": self.min_value,
+                    }
+                ],
+            }
+            data = {"timeZone": "UTC", "serverTime": int(time.time() * 1000), "symbols": [symbol]}
+            return web.json_response({"success": True, "message": None, "code": 0, "data": data})
+
+        async def ticker(_: web.Request) -> web.Response:
+            row = {
+                "pair": "BTCTRY",
+                "timestamp": int(time.time() * 1000),
+                "last": 3844648,
+                "bid": 3842925,
+                "ask": 3844704,
+            }
+            return web.json_response({"success": True, "message": None, "code": 0, "data": [row]})
+
+        async def ws(request: web.Request) -> web.WebSocketResponse:
+            sock = web.WebSocketResponse()
+            await sock.prepare(request)
+            await sock.send_json([991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}])
+            await sock.close()
+            return sock
+
+        async def start() -> None:
+            app = web.Application()
+            app.add_routes(
+                [
+                    web.get("/api/v2/server/time", server_time),
+                    web.get("/api/v2/server/exchangeinfo", exchange_info),
+                    web.get("/api/v2/ticker", ticker),
+                    web.get("/ws", ws),
+                ]
+            )
+            self._runner = web.AppRunner(app)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self._ready.set()
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def fake_venue() -> Iterator[FakeVenue]:
+    venue = FakeVenue()
+    try:
+        yield venue
+    finally:
+        venue.close()
