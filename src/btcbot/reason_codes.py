@@ -69,3 +69,10 @@ SUPERVISOR_RESTART_BUDGET_SPENT: Final = "supervisor:restart_budget_spent"
 
 # A successful cycle that had nothing to refuse.
 CYCLE_OK: Final = "cycle:ok"
+
+# Runtime (issue 5): appended.
+SUPERVISOR_CYCLE_ABORTED: Final = "supervisor:cycle_aborted"  # an actor failed mid-cycle; no decision was made
+SUPERVISOR_LIVENESS_TIMEOUT: Final = "supervisor:liveness_timeout"
+ORDER_NOT_SENT: Final = "order:not_sent"  # refused at the arming chokepoint after the risk gate approved it
+STOP_CANCEL: Final = "stop:cancel_open_orders"  # graceful stop cancelled this bot's open orders
+RECONCILE_FAILED: Final = "reconcile:failed"  # the venue could not be queried this cycle

@@ -1,0 +1,314 @@
+"""Order-manager actor: owns this bot's order records; submits, cancels, and applies reconciliation.
+
+Write-ahead: the INTENT row is flushed to the DB *before* the submit leaves the process, so a crash at any
+point leaves a record that start-up reconciliation resolves by client id (never a second order). The
+flush is a direct, synchronous call on the thread-safe store because no actor may wait on another's reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import ActorServices, BtcbotActor
+from btcbot.actors.messages import (
+    CancelOpenOrders,
+    ReconcileCompleted,
+    ReconcileRequested,
+    RecordCycle,
+    RecoverOrders,
+    RiskAssessed,
+)
+from btcbot.arming import ArmingGate, WriteToken
+from btcbot.domain.orders import OrderIntent, OrderStatus, owned_prefix
+from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound, RejectedByVenue
+from btcbot.exchange.interfaces import OrderGateway
+from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
+from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
+from btcbot.runtime.ports import RuntimeStore, load_live_orders
+from btcbot.runtime.records import alert_row, decision_id, order_event_row
+from btcbot.telemetry.metrics import get_metrics
+from btcbot.telemetry.tracing import set_error, start_span
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+
+
+class OrderManagerActor(BtcbotActor):
+    actor_name = "order_manager"
+
+    def __init__(
+        self,
+        services: ActorServices,
+        *,
+        gate: ArmingGate,
+        gateway: OrderGateway,
+        store: RuntimeStore,
+        account_scope: str,
+        ttl_seconds: int,
+    ) -> None:
+        super().__init__(services)
+        self._gate = gate
+        self._gateway = gateway
+        self._store = store
+        self._prefix = owned_prefix(account_scope)
+        self._ttl_seconds = ttl_seconds
+        self._ledger = OrderLedger()
+        self._balances: tuple[tuple[str, Any], ...] = ()
+
+    def start_actor(self) -> None:
+        # Also the restart path: the DB (flushed by the supervisor first) is the source of truth.
+        self._ledger = OrderLedger(load_live_orders(self._store, self._prefix))
+
+    # ----- helpers -----
+    def _now(self) -> int:
+        return self.services.clock.wall_ms()
+
+    def _save(self, record: OrderRecord, event: str, **details: Any) -> None:
+        self._ledger.put(record)
+        self._store.upsert_order(order_row(record))
+        self._store.insert(
+            "order_events", [order_event_row(record, event=event, run_id=record.run_id, now_ms=self._now(), **details)]
+        )
+
+    def handle(self, message: Any) -> None:
+        if isinstance(message, RiskAssessed):
+            self._on_risk_assessed(message)
+        elif isinstance(message, ReconcileCompleted):
+            self._on_reconciled(message)
+        elif isinstance(message, RecoverOrders):
+            self._ledger = OrderLedger(load_live_orders(self._store, self._prefix))
+            self._request_reconcile(message.ctx, (), CycleStats(), message.trace, force=True)
+        elif isinstance(message, CancelOpenOrders):
+            stats = self._cancel_all(message.ctx, message.trace, protective=False)
+            self._request_reconcile(message.ctx, (), stats, message.trace, force=True)
+        else:
+            raise TypeError(f"order manager cannot handle {type(message).__name__}")
+
+    # ----- a decision cycle -----
+    def _on_risk_assessed(self, msg: RiskAssessed) -> None:
+        ctx = msg.ctx
+        outcomes = list(msg.outcomes)
+        ages = dict(msg.market_data_ages)
+        stats = CycleStats()
+        for verdict in msg.verdicts:
+            for intent in verdict.approved:
+                outcome, stats = self._place(ctx, intent, ages.get(verdict.symbol), stats, msg.trace)
+                outcomes.append(outcome)
+        if ctx.kill_switch:
+            stats = self._cancel_all(ctx, msg.trace, protective=True, stats=stats)
+            cancelled_on = {r.symbol for r in self._ledger.live() if r.status is S.CANCEL_PENDING}
+            outcomes = [self._kill_switch_outcome(o, o.symbol in cancelled_on) for o in outcomes]
+        else:
+            stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
+            outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
+        self._request_reconcile(ctx, tuple(outcomes), stats, msg.trace, force=False)
+
+    @staticmethod
+    def _kill_switch_outcome(o: SymbolOutcome, cancelled: bool) -> SymbolOutcome:
+        if o.reason_code not in (rc.RISK_KILL_SWITCH,) and o.action in ("submit", "would_submit"):
+            return o
+        if cancelled:
+            return replace(
+                o, action="cancel", reason_code=rc.KILL_SWITCH_CANCEL, details=(*o.details, ("was", o.reason_code))
+            )
+        return replace(o, action="none", reason_code=rc.KILL_SWITCH_IDLE, details=(*o.details, ("was", o.reason_code)))
+
+    @staticmethod
+    def _ttl_outcome(o: SymbolOutcome, cid: str | None) -> SymbolOutcome:
+        if cid is None or o.action in ("submit", "would_submit", "block"):
+            return o
+        return replace(o, action="cancel", reason_code=rc.ORDER_TTL_CANCEL, client_order_id=cid,
+                       details=(*o.details, ("was", o.reason_code)))  # fmt: skip
+
+    def _place(
+        self, ctx: CycleContext, intent: OrderIntent, age: float | None, stats: CycleStats, trace: dict[str, str]
+    ) -> tuple[SymbolOutcome, CycleStats]:
+        details: tuple[tuple[str, str], ...] = (
+            ("side", intent.side.value), ("price", str(intent.price)), ("quantity", str(intent.quantity)),
+            ("notional", str(intent.notional)),
+        )  # fmt: skip
+        cid = intent.client_order_id
+        if not self._gate.live:
+            reasons = ",".join(self._gate.blocking_reasons())
+            return (
+                SymbolOutcome(intent.symbol, "would_submit", rc.DRY_RUN_WOULD_SUBMIT,
+                              (*details, ("arm_reasons", reasons)), age, cid),
+                replace(stats, would_submit=stats.would_submit + 1),
+            )  # fmt: skip
+        now = self._now()
+        record = new_intent_record(intent, run_id=ctx.run_id, cycle_id=ctx.cycle_id, now_ms=now,
+                                   ttl_seconds=self._ttl_seconds,
+                                   decision_id=decision_id(ctx.run_id, ctx.cycle_id, intent.symbol))  # fmt: skip
+        self._save(record, "intent")
+        with start_span(
+            "db_flush", carrier=trace, attributes={"btcbot.actor": self.actor_name, "btcbot.write_ahead": True}
+        ):
+            self._store.flush()
+        metrics = get_metrics()
+        attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": cid, "btcbot.symbol": intent.symbol}
+        with start_span("order_submit", carrier=trace, attributes=attrs) as span:
+            try:
+                token: WriteToken = self._gate.submit_token()
+                sent_ns = self.services.clock.monotonic_ns()
+                record = advance(record, S.INTENT, self._now(), submitted_ms=self._now())
+                ack = self._gateway.submit_order(intent, token)
+            except NotArmedError as exc:
+                set_error(span, "not_armed")
+                record = advance(record, S.NOT_SENT, self._now(), last_error=str(exc)[:200])
+                self._save(record, "not_sent")
+                return SymbolOutcome(intent.symbol, "refuse", rc.ORDER_NOT_SENT, (*details, ("why", str(exc)[:200])),
+                                     age, cid), stats  # fmt: skip
+            except RejectedByVenue as exc:
+                set_error(span, "rejected")
+                record = advance(record, S.REJECTED, self._now(), last_error=f"{exc.venue_code}: {exc}"[:200])
+                self._save(record, "rejected", venue_code=exc.venue_code)
+                metrics.orders_submitted.add(1, {"symbol": intent.symbol})
+                metrics.orders_rejected.add(1, {"symbol": intent.symbol})
+                return (
+                    SymbolOutcome(intent.symbol, "submit", rc.ORDER_REJECTED,
+                                  (*details, ("venue_code", str(exc.venue_code))), age, cid),
+                    replace(stats, submitted=stats.submitted + 1, rejected=stats.rejected + 1),
+                )  # fmt: skip
+            except ExchangeError as exc:
+                # Anything else after the token was minted may have reached the venue: UNKNOWN, never retried.
+                set_error(span, "unknown")
+                now = self._now()
+                record = advance(record, S.UNKNOWN, now, unknown_since_ms=now, last_error=type(exc).__name__)
+                self._save(record, "unknown", error=type(exc).__name__)
+                metrics.orders_submitted.add(1, {"symbol": intent.symbol})
+                metrics.orders_unknown.add(1, {"symbol": intent.symbol})
+                self._store.insert("alerts", [alert_row(
+                    run_id=ctx.run_id, now_ms=now, severity="warning", kind="unknown_order",
+                    reason_code=rc.ORDER_UNKNOWN, message="submit outcome unknown; symbol blocked until reconciled",
+                    details={"client_order_id": cid, "symbol": intent.symbol})])  # fmt: skip
+                return (
+                    SymbolOutcome(intent.symbol, "submit", rc.ORDER_UNKNOWN, (*details, ("error", type(exc).__name__)),
+                                  age, cid),
+                    replace(stats, submitted=stats.submitted + 1, unknown=stats.unknown + 1,
+                            alerts=(*stats.alerts, rc.ORDER_UNKNOWN)),
+                )  # fmt: skip
+            latency = (self.services.clock.monotonic_ns() - sent_ns) / 1e6
+            span.set_attribute("btcbot.order.exchange_id", ack.exchange_order_id)
+        now = self._now()
+        record = advance(record, S.OPEN, now, exchange_order_id=ack.exchange_order_id, acked_ms=now,
+                         submit_latency_ms=latency)  # fmt: skip
+        self._save(record, "acked", latency_ms=round(latency, 3))
+        metrics.orders_submitted.add(1, {"symbol": intent.symbol})
+        metrics.order_submit_latency_ms.record(latency, {"symbol": intent.symbol})
+        return (
+            SymbolOutcome(intent.symbol, "submit", rc.ORDER_SUBMITTED,
+                          (*details, ("exchange_order_id", str(ack.exchange_order_id))), age, cid),
+            replace(stats, submitted=stats.submitted + 1, acknowledged=stats.acknowledged + 1,
+                    submit_latencies_ms=(*stats.submit_latencies_ms, latency)),
+        )  # fmt: skip
+
+    # ----- cancels -----
+    def _cancel(self, record: OrderRecord, token_kind: str, trace: dict[str, str], why: str) -> bool:
+        if record.exchange_order_id is None or record.status not in (S.OPEN, S.PARTIAL):
+            return False
+        attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": record.client_order_id, "btcbot.why": why}
+        with start_span("order_cancel", carrier=trace, attributes=attrs) as span:
+            try:
+                token = (
+                    self._gate.protective_cancel_token() if token_kind == "protective" else self._gate.cancel_token()
+                )
+                self._gateway.cancel_order(record.exchange_order_id, token)
+            except NotArmedError:
+                set_error(span, "not_armed")
+                return False
+            except OrderNotFound:
+                pass  # already gone (filled or cancelled): the reconciler settles which
+            except ExchangeError as exc:
+                set_error(span, type(exc).__name__)
+                log.warning("cancel of %s failed (%s); retrying next cycle", record.client_order_id, type(exc).__name__)
+                return False
+        now = self._now()
+        self._save(advance(record, S.CANCEL_PENDING, now, cancel_requested_ms=now), "cancel_requested", why=why)
+        return True
+
+    def _cancel_expired(
+        self, ctx: CycleContext, trace: dict[str, str], stats: CycleStats
+    ) -> tuple[CycleStats, dict[str, str]]:
+        now = self._now()
+        symbols: dict[str, str] = {}
+        n = 0
+        for r in self._ledger.live():
+            if r.ttl_expired(now) and self._cancel(r, "cancel", trace, rc.ORDER_TTL_CANCEL):
+                symbols[r.symbol] = r.client_order_id
+                n += 1
+        return replace(stats, cancel_requests=stats.cancel_requests + n), symbols
+
+    def _cancel_all(
+        self, ctx: CycleContext, trace: dict[str, str], *, protective: bool, stats: CycleStats | None = None
+    ) -> CycleStats:
+        stats = stats or CycleStats()
+        why = rc.KILL_SWITCH_CANCEL if protective else rc.STOP_CANCEL
+        n = sum(1 for r in self._ledger.live() if self._cancel(r, "protective" if protective else "cancel", trace, why))
+        return replace(stats, cancel_requests=stats.cancel_requests + n)
+
+    # ----- reconciliation -----
+    def _request_reconcile(
+        self,
+        ctx: CycleContext,
+        outcomes: tuple[SymbolOutcome, ...],
+        stats: CycleStats,
+        trace: dict[str, str],
+        *,
+        force: bool,
+    ) -> None:
+        live = self._ledger.live()
+        unsettled = any(r.status in (S.INTENT, S.UNKNOWN, S.CANCEL_PENDING) for r in live)
+        self.tell(
+            "reconciler",
+            ReconcileRequested(
+                ctx=ctx, records=live, known_client_ids=frozenset(r.client_order_id for r in live),
+                outcomes=outcomes, stats=stats, force=force or unsettled or stats.submitted > 0, trace=trace,
+            ),
+        )  # fmt: skip
+
+    def _on_reconciled(self, msg: ReconcileCompleted) -> None:
+        stats = msg.stats
+        ctx = msg.ctx
+        metrics = get_metrics()
+        out = msg.outcome
+        if out is not None:
+            filled = cancelled = 0
+            for upd in out.updates:
+                old = self._ledger.get(upd.record.client_order_id)
+                self._save(upd.record, upd.event)
+                if old is not None and old.status is not upd.record.status:
+                    if upd.record.status is S.FILLED:
+                        filled += 1
+                        metrics.orders_filled.add(1, {"symbol": upd.record.symbol})
+                    elif upd.record.status is S.CANCELLED:
+                        cancelled += 1
+                        metrics.orders_cancelled.add(1, {"symbol": upd.record.symbol})
+            for rec in out.adopted:
+                self._save(rec, "orphan")
+            now = self._now()
+            if out.alerts:
+                self._store.insert("alerts", [
+                    alert_row(run_id=ctx.run_id, now_ms=now, severity=a.severity, kind=a.kind,
+                              reason_code=a.reason_code, message=a.message,
+                              details={"client_order_id": a.client_order_id})
+                    for a in out.alerts
+                ])  # fmt: skip
+            stats = replace(
+                stats, filled=stats.filled + filled, cancelled=stats.cancelled + cancelled,
+                orphans=stats.orphans + len(out.adopted), unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
+                alerts=(*stats.alerts, *(a.reason_code for a in out.alerts)),
+            )  # fmt: skip
+        if msg.free_balances is not None:
+            self._balances = msg.free_balances
+        if msg.lag_ms is not None:
+            stats = replace(stats, reconcile_lag_ms=msg.lag_ms)
+        self._ledger.prune_terminal()
+        self.tell(
+            "state_writer",
+            RecordCycle(ctx=ctx, outcomes=msg.outcomes, live_orders=self._ledger.live(),
+                        free_balances=self._balances, stats=stats, trace=msg.trace),
+        )  # fmt: skip

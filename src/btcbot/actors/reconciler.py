@@ -1,0 +1,109 @@
+"""Reconciler actor: queries the venue (throttled) and hands record adjustments back to the order manager.
+
+It never places an order. Its queries: open orders per symbol, a lookup for each live record the open
+list does not explain (by exchange id, or by client id in the symbol's recent history), and balances.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import ActorServices, BtcbotActor
+from btcbot.actors.messages import ReconcileCompleted, ReconcileRequested
+from btcbot.domain.orders import VenueOrder, owned_prefix
+from btcbot.errors import ExchangeError, OrderNotFound
+from btcbot.exchange.interfaces import ExchangeReader
+from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.runtime.reconcile import needs_lookup, reconcile
+from btcbot.telemetry.metrics import get_metrics
+from btcbot.telemetry.tracing import inject, set_error, start_span
+
+log = logging.getLogger(__name__)
+
+HISTORY_LOOKBACK_MS = 5 * 60 * 1000
+
+
+class ReconcilerActor(BtcbotActor):
+    actor_name = "reconciler"
+
+    def __init__(
+        self,
+        services: ActorServices,
+        *,
+        reader: ExchangeReader,
+        account_scope: str,
+        min_interval_ms: int,
+        default_ttl_seconds: int,
+    ) -> None:
+        super().__init__(services)
+        self._reader = reader
+        self._prefix = owned_prefix(account_scope)
+        self._min_interval_ns = min_interval_ms * 1_000_000
+        self._ttl = default_ttl_seconds
+        self._last_ns: int | None = None
+
+    def _lookup(self, records: list[OrderRecord]) -> dict[str, VenueOrder | None]:
+        found: dict[str, VenueOrder | None] = {}
+        history: dict[str, list[VenueOrder]] = {}
+        for r in records:
+            if r.exchange_order_id is not None:
+                try:
+                    found[r.client_order_id] = self._reader.get_order(r.exchange_order_id)
+                except OrderNotFound:
+                    found[r.client_order_id] = None
+                continue
+            if r.symbol not in history:
+                start = min(x.created_ms for x in records if x.symbol == r.symbol) - HISTORY_LOOKBACK_MS
+                history[r.symbol] = self._reader.all_orders(r.symbol, start_ms=start)
+            found[r.client_order_id] = next(
+                (v for v in history[r.symbol] if v.client_order_id == r.client_order_id), None
+            )
+        return found
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, ReconcileRequested):
+            raise TypeError(f"reconciler cannot handle {type(message).__name__}")
+        ctx = message.ctx
+        clock = self.services.clock
+        now_ns = clock.monotonic_ns()
+        throttled = not message.force and self._last_ns is not None and now_ns - self._last_ns < self._min_interval_ns
+        outcome = None
+        balances: tuple[tuple[str, Decimal], ...] | None = None
+        lag: float | None = None
+        stats = message.stats
+        if not throttled:
+            attrs: dict[str, str | int] = {"btcbot.actor": self.actor_name, "btcbot.records": len(message.records)}
+            with start_span("reconcile", carrier=message.trace, attributes=attrs) as span:
+                self._last_ns = now_ns
+                t0 = clock.wall_ms()
+                try:
+                    symbols = sorted({*ctx.symbols, *(r.symbol for r in message.records)})
+                    venue_open = [v for s in symbols for v in self._reader.open_orders(s)]
+                    lookups = self._lookup(needs_lookup(message.records, venue_open))
+                    balances = tuple((b.asset.upper(), b.free) for b in self._reader.balances())
+                    outcome = reconcile(
+                        message.records, venue_open=venue_open, lookups=lookups, owned_prefix=self._prefix,
+                        known_client_ids=message.known_client_ids, now_ms=clock.wall_ms(), run_id=ctx.run_id,
+                        cycle_id=ctx.cycle_id, default_ttl_seconds=self._ttl,
+                    )  # fmt: skip
+                    lag = float(clock.wall_ms() - t0)
+                    get_metrics().reconcile_lag_ms.record(lag)
+                    span.set_attribute("btcbot.reconcile.updates", len(outcome.updates))
+                    span.set_attribute("btcbot.reconcile.orphans", len(outcome.adopted))
+                except ExchangeError as exc:
+                    set_error(span, type(exc).__name__)
+                    log.warning("reconcile failed (%s); retrying next cycle", type(exc).__name__)
+                    self._last_ns = None
+                    stats = replace(stats, alerts=(*stats.alerts, rc.RECONCILE_FAILED))
+                trace = inject()
+        else:
+            trace = message.trace
+        self.tell(
+            "order_manager",
+            ReconcileCompleted(ctx=ctx, outcome=outcome, free_balances=balances, lag_ms=lag,
+                               outcomes=message.outcomes, stats=stats, trace=trace),
+        )  # fmt: skip

@@ -1,0 +1,58 @@
+"""Risk-gate actor: runs ``btcbot.runtime.risk_gate.assess`` over the cycle's proposals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import ActorServices, BtcbotActor
+from btcbot.actors.messages import IntentsProposed, RiskAssessed
+from btcbot.arming import ArmingGate
+from btcbot.domain.rules import SymbolRules
+from btcbot.runtime.cycle import SymbolOutcome
+from btcbot.runtime.risk_gate import RiskInput, RiskLimits, assess
+from btcbot.telemetry.tracing import inject, start_span
+
+
+class RiskGateActor(BtcbotActor):
+    actor_name = "risk_gate"
+
+    def __init__(
+        self, services: ActorServices, *, limits: RiskLimits, rules: Mapping[str, SymbolRules], gate: ArmingGate
+    ) -> None:
+        super().__init__(services)
+        self._limits = limits
+        self._rules = dict(rules)
+        self._gate = gate
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, IntentsProposed):
+            raise TypeError(f"risk gate cannot handle {type(message).__name__}")
+        ctx = message.ctx
+        outcomes = list(message.outcomes)
+        ages = {fb.symbol: fb.verdict.age_ms for fb in message.fresh}
+        with start_span("risk_gate", carrier=message.trace, attributes={"btcbot.actor": self.actor_name}):
+            inputs = [
+                RiskInput(p.symbol, p.intents, self._rules.get(p.symbol), fb.book.mid)
+                for p, fb in zip(message.proposals, message.fresh, strict=True)
+            ]
+            verdicts = assess(
+                inputs,
+                limits=self._limits,
+                live_orders=ctx.live_orders,
+                free_balances=ctx.balances_map(),
+                kill_switch=ctx.kill_switch,
+                safe_mode_latched=self._gate.safe_mode_cause is not None,
+            )
+            approved = []
+            for v in verdicts:
+                if v.approved:
+                    approved.append(v)
+                if v.refusal is not None and not v.approved:
+                    action = "none" if v.refusal == rc.RISK_KILL_SWITCH else "refuse"
+                    cid = v.details[0][1] if v.refusal == rc.RISK_UNKNOWN_ORDER and v.details else None
+                    outcomes.append(SymbolOutcome(v.symbol, action, v.refusal, v.details, ages.get(v.symbol), cid))
+            trace = inject()
+        self.tell("order_manager", RiskAssessed(ctx=ctx, verdicts=tuple(approved), market_data_ages=tuple(ages.items()),
+                                                outcomes=tuple(outcomes), trace=trace))  # fmt: skip

@@ -1,0 +1,59 @@
+"""State-store writer actor: the cycle's decision records and cycle row, one batched flush per cycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from btcbot.actors._base import ActorServices, BtcbotActor
+from btcbot.actors.messages import CycleCompleted, RecordCycle
+from btcbot.arming import ArmingGate
+from btcbot.runtime.ports import RuntimeStore
+from btcbot.runtime.records import cycle_row, decision_row
+from btcbot.telemetry.metrics import get_metrics
+from btcbot.telemetry.tracing import start_span
+
+
+def cycle_reason(codes: list[str]) -> str:
+    """The cycle's headline code: the first that is not a plain success, else the first."""
+    quiet = {"order:submitted", "dry_run:would_submit", "strategy:order_active", "cycle:ok"}
+    for code in codes:
+        if code not in quiet:
+            return code
+    return codes[0] if codes else "cycle:ok"
+
+
+class StateWriterActor(BtcbotActor):
+    actor_name = "state_writer"
+
+    def __init__(self, services: ActorServices, *, store: RuntimeStore, gate: ArmingGate) -> None:
+        super().__init__(services)
+        self._store = store
+        self._gate = gate
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, RecordCycle):
+            raise TypeError(f"state writer cannot handle {type(message).__name__}")
+        ctx = message.ctx
+        now = self.services.clock.wall_ms()
+        mode = "live" if self._gate.live else "observe"
+        order = {s: i for i, s in enumerate(ctx.symbols)}
+        outcomes = tuple(sorted(message.outcomes, key=lambda o: order.get(o.symbol, len(order))))
+        if ctx.purpose == "cycle":
+            rows = [
+                decision_row(o, run_id=ctx.run_id, cycle_id=ctx.cycle_id, now_ms=now, mode=mode, trace_id=ctx.trace_id)
+                for o in outcomes
+            ]
+            self._store.insert("decisions", rows)
+            duration = (self.services.clock.monotonic_ns() - ctx.started_monotonic_ns) / 1e6
+            self._store.insert("cycles", [cycle_row(
+                run_id=ctx.run_id, cycle_id=ctx.cycle_id, started_ms=ctx.started_wall_ms, ended_ms=now, mode=mode,
+                duration_ms=duration, outcome_reason_code=cycle_reason([o.reason_code for o in outcomes]),
+                trace_id=ctx.trace_id)])  # fmt: skip
+            get_metrics().cycle_duration_ms.record(duration)
+        with start_span("db_flush", carrier=message.trace, attributes={"btcbot.actor": self.actor_name}):
+            self._store.flush()
+        self.services.control.put(
+            CycleCompleted(ctx=ctx, outcomes=outcomes, live_orders=message.live_orders,
+                           free_balances=message.free_balances, stats=message.stats, flushed=True,
+                           trace=message.trace)
+        )  # fmt: skip

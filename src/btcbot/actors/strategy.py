@@ -1,0 +1,57 @@
+"""Strategy actor: runs the configured ``Strategy`` on each fresh book."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import ActorServices, BtcbotActor
+from btcbot.actors.messages import BooksChecked, IntentsProposed
+from btcbot.domain.rules import SymbolRules
+from btcbot.runtime.cycle import SymbolOutcome
+from btcbot.runtime.strategy import Proposal, Strategy, StrategyInput
+from btcbot.telemetry.tracing import inject, start_span
+
+
+class StrategyActor(BtcbotActor):
+    actor_name = "strategy"
+
+    def __init__(
+        self, services: ActorServices, *, strategy: Strategy, rules: Mapping[str, SymbolRules], account_scope: str
+    ) -> None:
+        super().__init__(services)
+        self._strategy = strategy
+        self._rules = dict(rules)
+        self._scope = account_scope
+
+    def handle(self, message: Any) -> None:
+        if not isinstance(message, BooksChecked):
+            raise TypeError(f"strategy cannot handle {type(message).__name__}")
+        ctx = message.ctx
+        proposals: list[Proposal] = []
+        fresh = []
+        outcomes = list(message.outcomes)
+        attrs = {"btcbot.actor": self.actor_name, "btcbot.strategy": self._strategy.name}
+        with start_span("strategy", carrier=message.trace, attributes=attrs):
+            for fb in message.fresh:
+                rules = self._rules.get(fb.symbol)
+                if rules is None:
+                    outcomes.append(SymbolOutcome(fb.symbol, "refuse", rc.RISK_SYMBOL_NOT_TRADABLE,
+                                                  (("why", "no exchange rules for symbol"),), fb.verdict.age_ms))  # fmt: skip
+                    continue
+                inp = StrategyInput(ctx.run_id, ctx.cycle_id, self._scope, fb.symbol, fb.book, rules,
+                                    ctx.live_on(fb.symbol))  # fmt: skip
+                proposal = self._strategy.propose(inp)
+                if proposal.intents:
+                    proposals.append(proposal)
+                    fresh.append(fb)
+                else:
+                    outcomes.append(SymbolOutcome(fb.symbol, "skip", proposal.skip_reason or rc.STRATEGY_NO_INTENT,
+                                                  proposal.details, fb.verdict.age_ms))  # fmt: skip
+            trace = inject()
+        self.tell(
+            "risk_gate",
+            IntentsProposed(ctx=ctx, proposals=tuple(proposals), fresh=tuple(fresh), outcomes=tuple(outcomes),
+                            trace=trace),
+        )  # fmt: skip

@@ -1,0 +1,34 @@
+"""The narrow view of the state store the runtime writes through (``btcbot.storage.StateStore`` fits it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from btcbot.domain.orders import OrderStatus
+from btcbot.runtime.lifecycle import LIVE_STATUSES, ORDER_COLUMNS, OrderRecord, record_from_row
+
+
+class RuntimeStore(Protocol):
+    def insert(self, table: str, rows: list[dict[str, Any]]) -> None: ...
+
+    def upsert_order(self, row: dict[str, Any]) -> None: ...
+
+    def flush(self) -> Any: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ...) -> list[tuple[Any, ...]]: ...
+
+
+def load_live_orders(store: RuntimeStore, prefix: str) -> list[OrderRecord]:
+    """Orders of this scope the DB still considers unfinished (INTENT, open, UNKNOWN, cancel pending)."""
+    statuses = sorted(s.value for s in LIVE_STATUSES)
+    marks = ", ".join("?" for _ in statuses)
+    rows = store.query(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ({marks}) AND starts_with(client_order_id, ?)",  # noqa: S608 - placeholders only
+        [*statuses, prefix],
+    )
+    return [record_from_row(r) for r in rows]
+
+
+def is_unfinished(status: OrderStatus) -> bool:
+    return status in LIVE_STATUSES

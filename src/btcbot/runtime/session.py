@@ -1,0 +1,394 @@
+"""One run of the supervised actor graph: start-up recovery, the cycle loop, and an orderly stop.
+
+``run_session(options, deps)`` is the single entry point for ``btcbot run``, ``btcbot canary`` and replay.
+All venue access comes in through ``deps`` (a real adapter, the simulator, or replay's in-process venue),
+and all time through ``deps.clock``: the loop waits for the next cycle with ``Clock.wait``, so a
+``VirtualClock`` runs it as fast as the actors answer. The loop itself runs on the caller's thread and
+hosts the supervisor; it only ever waits on the control queue, never on an actor's reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pykka
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import ActorServices, FaultInjector, FaultPlan, Routes
+from btcbot.actors.feed import FeedActor
+from btcbot.actors.freshness import FreshnessGuardActor
+from btcbot.actors.messages import ActorFailed, CancelOpenOrders, CycleCompleted, RecoverOrders, RunCycle
+from btcbot.actors.orders import OrderManagerActor
+from btcbot.actors.reconciler import ReconcilerActor
+from btcbot.actors.risk import RiskGateActor
+from btcbot.actors.state_writer import StateWriterActor, cycle_reason
+from btcbot.actors.strategy import StrategyActor
+from btcbot.actors.supervisor import ActorFactory, Supervisor
+from btcbot.arming import ArmingGate
+from btcbot.domain.clock import Clock
+from btcbot.domain.orders import OrderStatus
+from btcbot.domain.rules import SymbolRules
+from btcbot.errors import ExchangeError
+from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
+from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
+from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.runtime.ports import RuntimeStore
+from btcbot.runtime.records import cycle_row, decision_row, utc
+from btcbot.runtime.risk_gate import RiskLimits
+from btcbot.runtime.strategy import Strategy
+from btcbot.runtime.summary import RunSummary
+from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor
+from btcbot.settings import Settings, redacted_view
+from btcbot.telemetry.tracing import inject, start_span, trace_id_hex
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ANOMALY = 1
+EXIT_INTERRUPTED = 130
+
+__all__ = ["FaultPlan", "RunResult", "RuntimeDeps", "RuntimeOptions", "StopControl", "new_run_id", "run_session"]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+class StopControl:
+    """First ``request()`` asks for a graceful stop; a second one stops at once."""
+
+    def __init__(self) -> None:
+        self.graceful = threading.Event()
+        self.hard = threading.Event()
+
+    def request(self) -> None:
+        if self.graceful.is_set():
+            self.hard.set()
+        self.graceful.set()
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeOptions:
+    command: str = "run"  # run | canary_once | canary_loop | replay | backtest
+    max_cycles: int | None = 1  # None: until stopped
+    cycle_seconds: float = 10.0
+    symbols: tuple[str, ...] | None = None  # default: UNIVERSE_SYMBOLS
+    ttl_seconds: int | None = None  # default: TTL_SECONDS
+    until_idle: bool = False  # canary once: stop when no order of this bot is live any more
+    cancel_on_exit: bool | None = None  # default: CANCEL_OPEN_ORDERS_ON_STOP
+    cycle_timeout_s: float = 60.0  # real time to wait for one cycle before declaring the graph stuck
+    ping_interval_s: float = 1.0
+    # Test/demo only: make an actor raise (see FaultPlan). No setting or CLI flag reaches this.
+    fault: FaultPlan | None = None
+
+
+@dataclass
+class RuntimeDeps:
+    settings: Settings
+    gate: ArmingGate
+    clock: Clock
+    market_data: MarketDataSource
+    reader: ExchangeReader
+    gateway: OrderGateway
+    store: RuntimeStore
+    strategy: Strategy
+    run_id: str = field(default_factory=new_run_id)
+    stop: StopControl = field(default_factory=StopControl)
+    rules: Mapping[str, SymbolRules] | None = None  # default: fetched from the reader
+    manage_market_data: bool = True  # start()/stop() the market data source
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    summary: RunSummary
+    stuck_actors: list[str] = field(default_factory=list)
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _Fatal(Exception):
+    pass
+
+
+def _fetch_rules(reader: ExchangeReader, symbols: tuple[str, ...]) -> dict[str, SymbolRules]:
+    rules: dict[str, SymbolRules] = {}
+    for s in symbols:
+        try:
+            rules[s] = reader.symbol_rules(s)
+        except ExchangeError as exc:
+            log.warning("no trading rules for %s (%s): its cycles are refused", s, type(exc).__name__)
+    return rules
+
+
+class _Session:
+    def __init__(self, options: RuntimeOptions, deps: RuntimeDeps) -> None:
+        self.o = options
+        self.d = deps
+        self.s = deps.settings
+        self.symbols = options.symbols or self.s.universe_symbols
+        self.ttl = options.ttl_seconds or self.s.ttl_seconds
+        self.control: queue.Queue[object] = queue.Queue()
+        self.services = ActorServices(Routes(), self.control, deps.clock, FaultInjector(options.fault))
+        self.summary = RunSummary(deps.run_id, deps.gate.decision.mode.value)
+        self.monitor = SafeModeMonitor(MonitorLimits.from_settings(self.s))
+        self.live_orders: tuple[OrderRecord, ...] = ()
+        self.balances: tuple[tuple[str, Decimal], ...] = ()
+        self.last_ping = 0.0
+        scope = self.s.resolved_account_scope
+        rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
+        sv = self.services
+        factories: dict[str, ActorFactory] = {
+            "state_writer": lambda: StateWriterActor.start(sv, store=deps.store, gate=deps.gate),
+            "reconciler": lambda: ReconcilerActor.start(
+                sv, reader=deps.reader, account_scope=scope, min_interval_ms=self.s.reconcile_min_interval_ms,
+                default_ttl_seconds=self.ttl),
+            "order_manager": lambda: OrderManagerActor.start(
+                sv, gate=deps.gate, gateway=deps.gateway, store=deps.store, account_scope=scope, ttl_seconds=self.ttl),
+            "risk_gate": lambda: RiskGateActor.start(
+                sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate),
+            "strategy": lambda: StrategyActor.start(sv, strategy=deps.strategy, rules=rules, account_scope=scope),
+            "freshness_guard": lambda: FreshnessGuardActor.start(sv, max_age_ms=self.s.max_market_data_age_ms),
+            "feed": lambda: FeedActor.start(sv, market_data=deps.market_data),
+        }  # fmt: skip
+        self.supervisor = Supervisor(
+            factories=factories, services=sv, gate=deps.gate, store=deps.store, run_id=deps.run_id,
+            budget=RestartBudget(self.s.actor_restart_budget, self.s.actor_restart_window_seconds * 1000),
+            hard_stop=deps.stop.hard,
+        )  # fmt: skip
+
+    # ----- helpers -----
+    def ctx(self, cycle_id: int, purpose: Purpose, trace_id: str | None) -> CycleContext:
+        clock = self.d.clock
+        return CycleContext(
+            run_id=self.d.run_id, cycle_id=cycle_id, purpose=purpose, symbols=self.symbols,
+            started_wall_ms=clock.wall_ms(), started_monotonic_ns=clock.monotonic_ns(), trace_id=trace_id,
+            live_orders=self.live_orders, free_balances=self.balances, kill_switch=self.s.kill_switch,
+        )  # fmt: skip
+
+    def await_completion(self, cycle_id: int, purpose: Purpose) -> CycleCompleted:
+        deadline = time.monotonic() + self.o.cycle_timeout_s
+        while True:
+            if self.d.stop.hard.is_set():
+                raise _Fatal("stopped at once by a second signal")
+            try:
+                item = self.control.get(timeout=min(0.1, max(0.001, deadline - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    self.supervisor.escalate("cycle_timeout", f"cycle {cycle_id} did not complete", cycle_id)
+                    raise _Fatal(f"cycle {cycle_id} did not complete within {self.o.cycle_timeout_s}s") from None
+                continue
+            if isinstance(item, ActorFailed):
+                self.on_failure(item, cycle_id)
+                raise _Aborted(item.actor)
+            if isinstance(item, CycleCompleted) and item.ctx.cycle_id == cycle_id and item.ctx.purpose == purpose:
+                return item
+
+    def on_failure(self, failure: ActorFailed, cycle_id: int) -> None:
+        self.summary.anomaly(f"actor failure: {failure.actor} ({failure.phase})")
+        if not self.supervisor.handle_failure(failure, cycle_id):
+            self.summary.anomaly("restart budget spent")
+            raise _Fatal("actor restart budget spent")
+
+    def drain_failures(self, cycle_id: int) -> None:
+        while True:
+            try:
+                item = self.control.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, ActorFailed):
+                self.on_failure(item, cycle_id)
+
+    def absorb(self, done: CycleCompleted) -> None:
+        self.live_orders = done.live_orders
+        self.balances = done.free_balances
+        self.summary.add(done.stats)
+
+    def check_liveness(self, cycle_id: int) -> None:
+        now = time.monotonic()
+        if now - self.last_ping < self.o.ping_interval_s:
+            return
+        self.last_ping = now
+        silent = self.supervisor.ping_all()
+        if silent:
+            self.drain_failures(cycle_id)  # a dead actor has usually reported itself already
+            for name in self.supervisor.ping_all():
+                self.supervisor.escalate(f"liveness:{name}", f"{name} did not answer a ping", cycle_id)
+                self.summary.anomaly(f"actor {name} unresponsive")
+
+    def write_aborted(self, cycle_id: int, actor: str, trace_id: str | None, started_ms: int) -> None:
+        now = self.d.clock.wall_ms()
+        rows = [
+            decision_row(SymbolOutcome(s, "none", rc.SUPERVISOR_CYCLE_ABORTED, (("actor", actor),)),
+                         run_id=self.d.run_id, cycle_id=cycle_id, now_ms=now, mode="observe", trace_id=trace_id)
+            for s in self.symbols
+        ]  # fmt: skip
+        self.d.store.insert("decisions", rows)
+        self.d.store.insert("cycles", [cycle_row(
+            run_id=self.d.run_id, cycle_id=cycle_id, started_ms=started_ms, ended_ms=now, mode="observe",
+            duration_ms=float(now - started_ms), outcome_reason_code=rc.SUPERVISOR_CYCLE_ABORTED, trace_id=trace_id)])  # fmt: skip
+        self.d.store.flush()
+        counts = self.summary.reason_counts
+        counts[rc.SUPERVISOR_CYCLE_ABORTED] = counts.get(rc.SUPERVISOR_CYCLE_ABORTED, 0) + len(self.symbols)
+
+    # ----- phases -----
+    def startup(self) -> None:
+        self.supervisor.start_all()
+        if self.supervisor.ping_all():
+            self.drain_failures(0)
+        with start_span("startup_reconcile", root=True, attributes={"btcbot.run_id": self.d.run_id}) as span:
+            ctx = self.ctx(0, "startup", trace_id_hex(span))
+            for attempt in range(3):
+                self.services.routes.tell("order_manager", RecoverOrders(ctx=ctx, trace=inject()))
+                try:
+                    done = self.await_completion(0, "startup")
+                    break
+                except _Aborted:
+                    if attempt == 2:
+                        raise _Fatal("start-up reconciliation failed three times") from None
+        self.absorb(done)
+
+    def one_cycle(self, cycle_id: int) -> None:
+        attrs: dict[str, str | int] = {"btcbot.run_id": self.d.run_id, "btcbot.cycle_id": cycle_id, "btcbot.mode": self.summary.mode,
+                 "btcbot.symbols": ",".join(self.symbols)}  # fmt: skip
+        with start_span("cycle", root=True, attributes=attrs) as span:
+            ctx = self.ctx(cycle_id, "cycle", trace_id_hex(span))
+            span.set_attribute("btcbot.mode", "live" if self.d.gate.live else "observe")
+            self.services.routes.tell("feed", RunCycle(ctx=ctx, trace=inject()))
+            try:
+                done = self.await_completion(cycle_id, "cycle")
+            except _Aborted as exc:
+                span.set_attribute("btcbot.reason_code", rc.SUPERVISOR_CYCLE_ABORTED)
+                self.write_aborted(cycle_id, str(exc), ctx.trace_id, ctx.started_wall_ms)
+                return
+            span.set_attribute("btcbot.reason_code", cycle_reason([o.reason_code for o in done.outcomes]))
+        self.absorb(done)
+        for o in done.outcomes:
+            self.summary.reason_counts[o.reason_code] = self.summary.reason_counts.get(o.reason_code, 0) + 1
+        esc = self.monitor.observe_cycle(
+            {o.symbol: o.reason_code for o in done.outcomes}, self.live_orders, self.d.clock.wall_ms(),
+            submitted=done.stats.submitted, rejected=done.stats.rejected, latencies_ms=done.stats.submit_latencies_ms,
+        )  # fmt: skip
+        if esc is not None:
+            self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
+
+    def stop_cancel(self, cycle_id: int) -> None:
+        cancel = self.o.cancel_on_exit if self.o.cancel_on_exit is not None else self.s.cancel_open_orders_on_stop
+        if not cancel or not self.d.gate.decision.protective_cancel_allowed:
+            return
+        if not any(r.status in (OrderStatus.OPEN, OrderStatus.PARTIAL) for r in self.live_orders):
+            return
+        with start_span("stop_cancel", root=True, attributes={"btcbot.run_id": self.d.run_id}) as span:
+            ctx = self.ctx(cycle_id, "stop", trace_id_hex(span))
+            self.services.routes.tell(
+                "order_manager", CancelOpenOrders(ctx=ctx, reason_code=rc.STOP_CANCEL, trace=inject())
+            )
+            try:
+                self.absorb(self.await_completion(cycle_id, "stop"))
+            except _Aborted:
+                self.summary.anomaly("cancel on stop did not complete")
+
+    def run(self) -> int:
+        cycle_id = 0
+        fatal: str | None = None
+        try:
+            self.startup()
+            limit = self.o.max_cycles
+            while limit is None or cycle_id < limit:
+                if self.d.stop.graceful.is_set():
+                    break
+                cycle_id += 1
+                started = self.d.clock.monotonic_ns()
+                self.one_cycle(cycle_id)
+                self.summary.cycles = cycle_id
+                self.check_liveness(cycle_id)
+                if self.o.until_idle and not self.live_orders:
+                    break
+                if limit is not None and cycle_id >= limit:
+                    break
+                remaining = self.o.cycle_seconds - (self.d.clock.monotonic_ns() - started) / 1e9
+                if remaining > 0:
+                    self.d.clock.wait(self.d.stop.graceful, remaining)
+            if not self.d.stop.hard.is_set():
+                self.stop_cancel(cycle_id)
+        except _Fatal as exc:
+            fatal = str(exc)
+            self.summary.anomaly(fatal)
+        return self.finish(fatal)
+
+    def finish(self, fatal: str | None) -> int:
+        s = self.summary
+        s.safe_mode_cause = self.d.gate.safe_mode_cause
+        s.open_at_end = sum(1 for r in self.live_orders if r.status.is_open)
+        s.unknown_at_end = sum(1 for r in self.live_orders if r.status is OrderStatus.UNKNOWN)
+        if s.rejected:
+            s.anomaly(f"orders rejected by the venue: {s.rejected}")
+        if s.unknown:
+            s.anomaly(f"orders with unknown outcome: {s.unknown} (resolved {s.unknown_resolved})")
+        if s.unknown_at_end:
+            s.anomaly(f"orders still UNKNOWN at exit: {s.unknown_at_end}")
+        if s.orphans:
+            s.anomaly(f"orphan orders adopted: {s.orphans}")
+        if s.safe_mode_cause:
+            s.anomaly(f"safe mode latched: {s.safe_mode_cause}")
+        if self.d.stop.hard.is_set():
+            return EXIT_INTERRUPTED
+        return EXIT_ANOMALY if (s.anomalies or fatal) else EXIT_OK
+
+
+def _run_row(options: RuntimeOptions, deps: RuntimeDeps, symbols: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "run_id": deps.run_id,
+        "started_at": utc(deps.clock.wall_ms()),
+        "ended_at": None,
+        "command": options.command,
+        "mode": deps.gate.decision.mode.value,
+        "arm_reasons": ",".join(deps.gate.decision.reasons),
+        "pid": os.getpid(),
+        "account_scope": deps.settings.resolved_account_scope,
+        "symbols": ",".join(symbols),
+        "exit_code": None,
+        "settings_json": json.dumps(redacted_view(deps.settings), sort_keys=True),
+    }
+
+
+def run_session(options: RuntimeOptions, deps: RuntimeDeps) -> RunResult:
+    """Run the actor graph to the end; never leaves an actor thread behind."""
+    session = _Session(options, deps)
+    run_row = _run_row(options, deps, session.symbols)
+    if deps.manage_market_data:
+        deps.market_data.start()
+    stuck: list[str] = []
+    try:
+        code = session.run()
+    finally:
+        stuck = session.supervisor.stop_all(timeout_s=0.5 if deps.stop.hard.is_set() else 5.0)
+        if deps.manage_market_data:
+            try:
+                deps.market_data.stop()
+            except Exception:
+                log.warning("market data source did not stop cleanly", exc_info=True)
+        for name in stuck:
+            log.error("actor %s did not stop in time", name)
+        if stuck:
+            pykka.ActorRegistry.stop_all(block=False)
+    if stuck:
+        session.summary.anomaly("actors did not stop: " + ",".join(stuck))
+        code = code or EXIT_ANOMALY
+    # The store is append-only (no UPDATE), so the run row is written once, complete, at the end; a run
+    # killed outright leaves none, but its cycles, decisions and orders all carry its run_id.
+    deps.store.insert("runs", [{**run_row, "ended_at": utc(deps.clock.wall_ms()), "exit_code": code}])
+    deps.store.flush()
+    return RunResult(exit_code=code, summary=session.summary, stuck_actors=stuck)

@@ -1,0 +1,117 @@
+"""The supervisor's policy, as plain objects: when to latch safe mode and whether a restart is allowed."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from btcbot import reason_codes as rc
+from btcbot.domain.orders import OrderStatus
+from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.settings import Settings
+
+# Rates over tiny samples mean nothing: one reject out of one order is not a 100% reject rate.
+MIN_ORDERS_FOR_RATE = 5
+RESTART_BACKOFF_BASE_S = 0.05
+RESTART_BACKOFF_MAX_S = 2.0
+
+
+class RestartBudget:
+    """At most ``budget`` restarts within any ``window_ms``; exponential backoff between them."""
+
+    def __init__(self, budget: int, window_ms: int) -> None:
+        self._budget = budget
+        self._window_ms = window_ms
+        self._times: deque[int] = deque()
+
+    def allow(self, now_ms: int) -> bool:
+        while self._times and now_ms - self._times[0] >= self._window_ms:
+            self._times.popleft()
+        if len(self._times) >= self._budget:
+            return False
+        self._times.append(now_ms)
+        return True
+
+    def backoff_s(self) -> float:
+        return min(RESTART_BACKOFF_MAX_S, RESTART_BACKOFF_BASE_S * (2 ** max(0, len(self._times) - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    cause: str  # short machine-readable cause, e.g. actor_failure:strategy
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorLimits:
+    stale_cycles: int
+    unknown_max_age_ms: int
+    max_reject_rate: Decimal
+    max_latency_p95_ms: Decimal
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MonitorLimits:
+        return cls(
+            stale_cycles=settings.safe_mode_stale_cycles,
+            unknown_max_age_ms=settings.unknown_order_max_age_seconds * 1000,
+            max_reject_rate=settings.doctor_max_reject_rate,
+            max_latency_p95_ms=settings.doctor_max_latency_p95_ms,
+        )
+
+
+def p95(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    idx = max(0, math.ceil(0.95 * len(ordered)) - 1)
+    value: float = ordered[min(idx, len(ordered) - 1)]
+    return value
+
+
+class SafeModeMonitor:
+    """Watches cycle outcomes and order state for the conditions that latch safe mode."""
+
+    def __init__(self, limits: MonitorLimits) -> None:
+        self._limits = limits
+        self._stale_streak: dict[str, int] = {}
+        self._submitted = 0
+        self._rejected = 0
+        self._latencies: deque[float] = deque(maxlen=500)
+
+    def observe_cycle(
+        self,
+        reason_codes: Mapping[str, str],
+        live_orders: Iterable[OrderRecord],
+        now_ms: int,
+        *,
+        submitted: int = 0,
+        rejected: int = 0,
+        latencies_ms: Iterable[float] = (),
+    ) -> Escalation | None:
+        for symbol, code in reason_codes.items():
+            self._stale_streak[symbol] = self._stale_streak.get(symbol, 0) + 1 if code == rc.MARKET_DATA_STALE else 0
+        self._submitted += submitted
+        self._rejected += rejected
+        self._latencies.extend(latencies_ms)
+        for symbol, streak in self._stale_streak.items():
+            if streak >= self._limits.stale_cycles:
+                return Escalation("stale_market_data", f"{symbol}: {streak} consecutive stale cycles")
+        for r in live_orders:
+            if r.status is OrderStatus.UNKNOWN:
+                since = r.unknown_since_ms if r.unknown_since_ms is not None else r.updated_ms
+                if now_ms - since > self._limits.unknown_max_age_ms:
+                    age = now_ms - since
+                    return Escalation("unknown_order_unresolved", f"{r.client_order_id} UNKNOWN for {age} ms")
+        if self._submitted >= MIN_ORDERS_FOR_RATE:
+            rate = Decimal(self._rejected) / Decimal(self._submitted)
+            if rate > self._limits.max_reject_rate:
+                return Escalation("reject_rate", f"reject rate {rate:.3f} > {self._limits.max_reject_rate}")
+        if len(self._latencies) >= MIN_ORDERS_FOR_RATE:
+            latency = p95(self._latencies)
+            if latency is not None and Decimal(str(latency)) > self._limits.max_latency_p95_ms:
+                limit = self._limits.max_latency_p95_ms
+                return Escalation("order_latency", f"submit latency p95 {latency:.1f} ms > {limit}")
+        return None

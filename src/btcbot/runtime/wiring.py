@@ -1,0 +1,108 @@
+"""Build the real dependencies (lock, state store, BTCTurk adapter, market data, telemetry) and run a session.
+
+Used by ``btcbot run`` and ``btcbot canary``. The lock is taken before the exchange or the DB is touched;
+signals are translated into a graceful stop (first) or an immediate one (second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+from btcbot.arming import ArmingGate
+from btcbot.domain.clock import SystemClock
+from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, new_run_id, run_session
+from btcbot.runtime.strategy import Strategy
+from btcbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def signals_to(stop: StopControl) -> Iterator[None]:
+    """SIGINT/SIGTERM -> graceful stop, a second one -> stop at once; SIGUSR1 dumps thread tracebacks."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.request()
+        print(f"signal {signum}: " + ("stopping now" if stop.hard.is_set() else "finishing the current step"),
+              file=sys.stderr)  # fmt: skip
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, _on_signal)
+    with contextlib.suppress(ImportError, AttributeError, ValueError):
+        import pykka.debug
+
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _configure_telemetry(settings: Settings, run_id: str) -> Callable[[], None]:
+    try:
+        from btcbot.telemetry.logs import configure_logging
+        from btcbot.telemetry.setup import configure_telemetry
+    except ImportError:  # telemetry extras are optional for the runtime itself
+        return lambda: None
+    handle = configure_telemetry(settings, run_id=run_id)
+    configure_logging(settings)
+
+    def _close() -> None:
+        handle.force_flush()
+
+    return _close
+
+
+def execute(
+    settings: Settings,
+    options: RuntimeOptions,
+    strategy: Strategy,
+    *,
+    cli_dry_run: bool,
+    out: Callable[[str], None] = print,
+) -> RunResult:
+    """Everything a command needs around ``run_session``; returns its result (the summary is printed)."""
+    from btcbot.exchange.btcturk import BtcturkExchange, build_market_data
+    from btcbot.lock import InstanceLock
+    from btcbot.storage import StateStore
+
+    run_id = new_run_id()
+    close_telemetry = _configure_telemetry(settings, run_id)
+    gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
+    reasons = ",".join(gate.decision.reasons) or "none"
+    out(f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons}")
+    stop = StopControl()
+    try:
+        with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+            store = StateStore(settings.state_db_path)
+            store.migrate()
+            exchange = BtcturkExchange.from_settings(settings)
+            try:
+                md = build_market_data(settings, exchange.http)
+                deps = RuntimeDeps(
+                    settings=settings, gate=gate, clock=SystemClock(), market_data=md, reader=exchange,
+                    gateway=exchange, store=store, strategy=strategy, run_id=run_id, stop=stop,
+                )  # fmt: skip
+                with signals_to(stop):
+                    result = run_session(options, deps)
+            finally:
+                exchange.close()
+                store.close()
+    finally:
+        close_telemetry()
+    for line in result.summary.lines():
+        out(line)
+    out(f"exit_code={result.exit_code}")
+    return result
