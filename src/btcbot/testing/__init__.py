@@ -1,0 +1,1 @@
+"""Shipped test doubles (fakes behind the same Protocols as the real adapters)."""
