@@ -102,7 +102,7 @@ class FakeVenue:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815
+            do_GET = do_POST = do_DELETE = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -174,7 +174,7 @@ def make_http(sleeps: Sleeps) -> Iterator[Callable[..., BtcturkHttp]]:
         kw.setdefault("read_timeout_s", 1.0)
         kw.setdefault("connect_timeout_s", 1.0)
         kw.setdefault("retry", RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps))
-        kw.setdefault("limiter", RateLimiter(sleep=sleeps))
+        kw.setdefault("limiter", RateLimiter())
         http = BtcturkHttp(url, **kw)
         made.append(http)
         return http
@@ -242,3 +242,35 @@ class Helpers:
 @pytest.fixture
 def fx() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    """One simulator per test module (and xdist worker), market clock off: tests drive ticks themselves."""
+    from btcbot.sim import Simulator
+
+    with Simulator(seed=7, symbols=("BTCTRY", "ETHTRY", "ETHBTC"), market_tick_ms=0) as s:
+        yield s
+
+
+@pytest.fixture
+def fresh_sim(sim: Any) -> Iterator[Any]:
+    sim.reset()
+    sim.set_faults(**NO_FAULTS)
+    yield sim
+    sim.set_faults(**NO_FAULTS)
+
+
+NO_FAULTS: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "rate_limit": False,
+    "drop_order_response": False,
+    "reject_orders": False,
+    "freeze_market_data": False,
+    "crossed_book": False,
+    "zero_bid": False,
+    "ws_disconnect": False,
+    "ws_stall": False,
+    "clock_skew_ms": 0,
+}
