@@ -1,0 +1,306 @@
+"""BTCTurk's WebSocket feed: [type, object] frames, 151 subscriptions, 114 login, public and private models.
+
+Publishing is batched: after each market tick, and soon after any order activity, every subscription gets
+what changed since it was last served (431 full books, 432 diffs with CS +1, 402 tickers, 422 trades) and
+every logged-in socket its own 451/452/453/423/441 events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from btcbot.sim import wire
+from btcbot.sim.auth import verify_ws_login
+from btcbot.sim.core import BOOK_DEPTH_CAP, SimCore
+from btcbot.sim.engine import LIQUIDITY_USER_ID, EngineEvent, FillEvent, OrderEvent, PublicTrade, PublicTradeEvent
+from btcbot.sim.symbols import SymbolSpec
+
+VERSION_FRAME = [991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}]
+PUBLIC_CHANNELS = ("orderbook", "obdiff", "ticker", "trade")
+# One side of a served book: price -> (price string, amount string).
+SideView = dict[Decimal, tuple[str, str]]
+
+
+@dataclass
+class Subscription:
+    channel: str
+    event: str
+    spec: SymbolSpec | None
+    cs: int = 0
+    last: tuple[SideView, SideView] | None = None  # what this subscriber has been sent
+
+
+@dataclass(eq=False)
+class Client:
+    ws: web.WebSocketResponse
+    subs: dict[tuple[str, str], Subscription] = field(default_factory=dict)
+    user_id: int | None = None
+
+
+class WsHub:
+    def __init__(self, core: SimCore, heartbeat_s: float) -> None:
+        self.core = core
+        self.heartbeat_s = heartbeat_s
+        self.clients: set[Client] = set()
+        self._lock = asyncio.Lock()
+        self._trades: dict[str, list[PublicTrade]] = defaultdict(list)
+        self._private: dict[int, list[list[Any]]] = defaultdict(list)
+        self.frames_sent = 0
+        self.attach(core)
+
+    def attach(self, core: SimCore) -> None:
+        core.engine.subscribe(self.on_event)
+
+    # ----- engine events (loop thread) -----
+    def on_event(self, event: EngineEvent) -> None:
+        if isinstance(event, PublicTradeEvent):
+            self._trades[event.trade.symbol].append(event.trade)
+            return
+        order = event.order
+        if order.user_id == LIQUIDITY_USER_ID or order.user_id not in self._logged_in_users():
+            return
+        spec = self.core.specs[order.symbol]
+        if isinstance(event, FillEvent):
+            self._private[order.user_id].append(wire.ws_order_match(spec, event.trade, order))
+            self._private[order.user_id].append(wire.ws_user_trade(spec, event.trade))
+        elif isinstance(event, OrderEvent):
+            model = {"insert": 451, "update": 453, "delete": 452}[event.kind]
+            self._private[order.user_id].append(wire.ws_order_model(model, spec, order))
+
+    def _logged_in_users(self) -> set[int]:
+        return {c.user_id for c in self.clients if c.user_id is not None}
+
+    def clear_pending(self) -> None:
+        self._trades.clear()
+        self._private.clear()
+
+    # ----- connection -----
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.core.faults.ws_disconnect:
+            return web.Response(status=503)
+        ws = web.WebSocketResponse(heartbeat=self.heartbeat_s, autoping=True, max_msg_size=1024 * 1024)
+        await ws.prepare(request)
+        client = Client(ws)
+        self.clients.add(client)
+        try:
+            await self._send(client, VERSION_FRAME)
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._on_text(client, msg.data)
+                elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                    break
+        finally:
+            self.clients.discard(client)
+        return ws
+
+    async def close_all(self, code: int = 1001) -> None:
+        for client in list(self.clients):
+            await client.ws.close(code=code, message=b"closed by simulator")
+        self.clients.clear()
+
+    async def _send(self, client: Client, frame: list[Any]) -> None:
+        if self.core.faults.ws_stall or client.ws.closed:
+            return
+        try:
+            await client.ws.send_str(wire.dumps(frame))
+            self.frames_sent += 1
+        except (ConnectionError, RuntimeError):
+            self.clients.discard(client)
+
+    async def _on_text(self, client: Client, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(frame, list) or len(frame) != 2 or not isinstance(frame[1], dict):
+            return
+        kind, body = frame
+        if kind == 151:
+            await self._on_subscribe(client, body)
+        elif kind == 114:
+            user_id = verify_ws_login(body, self.core.credentials)
+            if user_id is not None:
+                client.user_id = user_id
+            ok = user_id is not None
+            message = "Authentication successful" if ok else "Authentication failed: invalid publicKey or signature"
+            await self._send(client, [114, {"type": 114, "ok": ok, "message": message}])
+
+    async def _on_subscribe(self, client: Client, body: dict[str, Any]) -> None:
+        channel, event, join = body.get("channel"), body.get("event"), body.get("join")
+        if not isinstance(channel, str) or not isinstance(event, str):
+            return
+        joining = join is not False
+        key = (channel, event)
+        message = f"{'join' if joining else 'leave'}|{channel}:{event}"
+        if not joining:
+            client.subs.pop(key, None)
+            await self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
+            return
+        if key in client.subs:
+            await self._send(client, [100, {"type": 100, "id": 0, "ok": False, "message": message}])
+            return
+        # The WebSocket is case-sensitive: only exact upper-case pair names (or "all" for tickers) stream.
+        spec = self.core.specs.get(event)
+        sub = Subscription(channel, event, spec, cs=self.core.engine.book_version.get(event, 0) + 1)
+        client.subs[key] = sub
+        await self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
+        if channel not in PUBLIC_CHANNELS or (spec is None and not (channel == "ticker" and event == "all")):
+            return
+        await self._serve_initial(client, sub)
+
+    async def _serve_initial(self, client: Client, sub: Subscription) -> None:
+        if self.core.faults.ws_stall:
+            return
+        if sub.channel in ("orderbook", "obdiff") and sub.spec is not None:
+            view = self._view(sub.spec)
+            await self._send(client, self._full_frame(sub, view))
+            sub.last = view
+        elif sub.channel == "ticker":
+            await self._send(client, self._ticker_frame(sub))
+        elif sub.channel == "trade" and sub.spec is not None:
+            items = [wire.ws_trade_item(t) for t in self.core.engine.recent_trades(sub.spec.name, 50)]
+            frame = {"symbol": sub.spec.name, "items": items, "channel": "trade", "event": sub.event, "type": 421}
+            await self._send(client, [421, frame])
+
+    # ----- frames -----
+    def _view(self, spec: SymbolSpec) -> tuple[SideView, SideView]:
+        bids, asks = self.core.book_view(spec.name, BOOK_DEPTH_CAP)
+        return (
+            {p: (wire.price_str(spec, p), wire.amount_str(spec, a)) for p, a in bids},
+            {p: (wire.price_str(spec, p), wire.amount_str(spec, a)) for p, a in asks},
+        )
+
+    @staticmethod
+    def _full_frame(sub: Subscription, view: tuple[SideView, SideView]) -> list[Any]:
+        bids, asks = view
+        assert sub.spec is not None  # noqa: S101
+        return [
+            431,
+            {
+                "CS": sub.cs,
+                "PS": sub.spec.name,
+                "AO": [{"A": asks[p][1], "P": asks[p][0]} for p in sorted(asks)],
+                "BO": [{"A": bids[p][1], "P": bids[p][0]} for p in sorted(bids, reverse=True)],
+                "channel": sub.channel,
+                "event": sub.event,
+                "type": 431,
+            },
+        ]
+
+    @staticmethod
+    def _diff(old: SideView, new: SideView, descending: bool) -> list[dict[str, Any]]:
+        out: list[tuple[Decimal, dict[str, Any]]] = []
+        for price, (p, a) in new.items():
+            before = old.get(price)
+            if before is None:
+                out.append((price, {"CP": 1, "P": p, "A": a}))
+            elif before[1] != a:
+                out.append((price, {"CP": 0, "P": p, "A": a}))
+        for price, (p, a) in old.items():
+            if price not in new:
+                out.append((price, {"CP": 3, "P": p, "A": a}))
+        out.sort(key=lambda item: item[0], reverse=descending)
+        return [item for _, item in out]
+
+    def _ticker_item(self, spec: SymbolSpec) -> dict[str, Any]:
+        t = self.core.ticker_fields(spec)
+
+        def s(key: str) -> str:
+            value = t[key]
+            return wire.dec(value) if value is not None else "0"
+
+        return {
+            "B": s("bid"),
+            "A": s("ask"),
+            "BA": s("bid_amount"),
+            "AA": s("ask_amount"),
+            "PS": spec.name,
+            "H": s("high"),
+            "L": s("low"),
+            "LA": s("last"),
+            "O": s("open"),
+            "V": s("volume"),
+            "AV": s("average"),
+            "D": s("daily"),
+            "DP": s("daily_percent"),
+            "DS": spec.denominator,
+            "NS": spec.numerator,
+            "PId": spec.pair_id,
+        }
+
+    def _ticker_frame(self, sub: Subscription) -> list[Any]:
+        if sub.spec is None:
+            items = [self._ticker_item(s) for s in self.core.specs.values()]
+            return [401, {"items": items, "channel": "ticker", "event": "all", "type": 401}]
+        return [402, {**self._ticker_item(sub.spec), "channel": "ticker", "event": sub.event, "type": 402}]
+
+    # ----- publishing -----
+    async def publish(self, *, tickers: bool = False) -> None:
+        async with self._lock:
+            trades, self._trades = self._trades, defaultdict(list)
+            private, self._private = self._private, defaultdict(list)
+            if self.core.faults.ws_stall:
+                return
+            frozen = self.core.faults.freeze_market_data
+            views: dict[str, tuple[SideView, SideView]] = {}
+            for client in list(self.clients):
+                if client.ws.closed:
+                    self.clients.discard(client)
+                    continue
+                if not frozen:
+                    for sub in list(client.subs.values()):
+                        await self._publish_sub(client, sub, views, trades, tickers)
+                if client.user_id is not None:
+                    for frame in private.get(client.user_id, ()):
+                        await self._send(client, frame)
+
+    async def _publish_sub(
+        self,
+        client: Client,
+        sub: Subscription,
+        views: dict[str, tuple[SideView, SideView]],
+        trades: dict[str, list[PublicTrade]],
+        tickers: bool,
+    ) -> None:
+        spec = sub.spec
+        if sub.channel == "ticker":
+            if tickers and (spec is not None or sub.event == "all"):
+                await self._send(client, self._ticker_frame(sub))
+            return
+        if spec is None:
+            return
+        if sub.channel == "trade":
+            for trade in trades.get(spec.name, ()):
+                frame = {**wire.ws_trade_item(trade), "PS": spec.name, "channel": "trade", "event": sub.event}
+                await self._send(client, [422, {**frame, "type": 422}])
+            return
+        if sub.channel not in ("orderbook", "obdiff"):
+            return
+        view = views.get(spec.name)
+        if view is None:
+            view = views[spec.name] = self._view(spec)
+        if sub.last is None:
+            await self._send(client, self._full_frame(sub, view))
+            sub.last = view
+            return
+        if sub.channel == "orderbook":
+            if view != sub.last:
+                sub.cs += 1
+                await self._send(client, self._full_frame(sub, view))
+                sub.last = view
+            return
+        bids = self._diff(sub.last[0], view[0], descending=True)
+        asks = self._diff(sub.last[1], view[1], descending=False)
+        if not bids and not asks:
+            return
+        sub.cs += 1
+        frame = {"CS": sub.cs, "PS": spec.name, "AO": asks, "BO": bids, "channel": "obdiff", "event": sub.event}
+        await self._send(client, [432, {**frame, "type": 432}])
+        sub.last = view
