@@ -53,6 +53,8 @@ COMMANDS: dict[str, Cmd] = {
     "stage7-alerts": Cmd("reports", ("stage7-alerts", "--last", "50")),
     "stage7-export": Cmd("reports", ("stage7-export", "--last", "50", "--out", "artifacts/export.jsonl", "--force")),
     "traces": Cmd("traces", ("traces", "--last", "3")),
+    "record": Cmd("replay", ("record", "--duration", "1", "--out", "artifacts/rec.jsonl.gz"), needs_sim=True),
+    "backtest": Cmd("replay", ("backtest", "--json")),
 }
 
 
