@@ -2,6 +2,10 @@
 
 Levels live in dicts keyed by price with sorted key lists beside them, so a diff costs a bisect and a publish
 costs a slice: the reader thread can publish an immutable snapshot after every frame.
+
+A level with a non-positive price is garbage from the venue. It is kept apart and shown at the *top* of its
+side, so a zero best bid comes through as such (``BookSnapshot.is_valid`` False) and the freshness guard
+blocks, rather than the adapter quietly sorting it out of sight.
 """
 
 from __future__ import annotations
@@ -18,31 +22,71 @@ CP_NEW = 1
 CP_REMOVE = 3
 
 
+class _Side:
+    __slots__ = ("bad", "keys", "levels", "negate")
+
+    def __init__(self, negate: bool) -> None:
+        self.negate = negate
+        self.levels: dict[Decimal, PriceLevel] = {}
+        self.keys: list[Decimal] = []  # ascending; bids store negated prices so the best comes first
+        self.bad: dict[Decimal, PriceLevel] = {}
+
+    def reset(self, raw: Iterable[Mapping[str, Any]]) -> None:
+        self.levels = {}
+        self.bad = {}
+        for lvl in raw:
+            p, a = Decimal(lvl["P"]), Decimal(lvl["A"])
+            if a <= 0:
+                continue
+            (self.levels if p > 0 else self.bad)[p] = PriceLevel(p, a)
+        self.keys = sorted(-p for p in self.levels) if self.negate else sorted(self.levels)
+
+    def change(self, lvl: Mapping[str, Any]) -> None:
+        price = Decimal(lvl["P"])
+        amount = Decimal(lvl["A"])
+        removal = int(lvl.get("CP", CP_UPDATE)) == CP_REMOVE or amount <= 0
+        if price <= 0:
+            if removal:
+                self.bad.pop(price, None)
+            else:
+                self.bad[price] = PriceLevel(price, amount)
+            return
+        key = -price if self.negate else price
+        # CP 3 removes; an update to a zero size is a removal too (A still carries a number on removals).
+        if removal:
+            if self.levels.pop(price, None) is not None:
+                i = bisect_left(self.keys, key)
+                if i < len(self.keys) and self.keys[i] == key:
+                    del self.keys[i]
+            return
+        if price not in self.levels:
+            insort(self.keys, key)
+        self.levels[price] = PriceLevel(price, amount)
+
+    def top(self, depth: int) -> tuple[PriceLevel, ...]:
+        levels = self.levels
+        if self.negate:
+            good = tuple(levels[-k] for k in self.keys[:depth])
+        else:
+            good = tuple(levels[k] for k in self.keys[:depth])
+        if self.bad:
+            return (*self.bad.values(), *good)[:depth]
+        return good
+
+
 class OrderBook:
-    __slots__ = ("_ask_keys", "_asks", "_bid_keys", "_bids", "seq", "symbol", "synced")
+    __slots__ = ("_asks", "_bids", "seq", "symbol", "synced")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
-        self._bids: dict[Decimal, PriceLevel] = {}
-        self._asks: dict[Decimal, PriceLevel] = {}
-        self._bid_keys: list[Decimal] = []  # negated prices, ascending => best bid first
-        self._ask_keys: list[Decimal] = []  # prices ascending => best ask first
+        self._bids = _Side(negate=True)
+        self._asks = _Side(negate=False)
         self.seq: int | None = None
         self.synced = False
 
     def reset(self, bids: Iterable[Mapping[str, Any]], asks: Iterable[Mapping[str, Any]], seq: int | None) -> None:
-        self._bids = {}
-        self._asks = {}
-        for lvl in bids:
-            p, a = Decimal(lvl["P"]), Decimal(lvl["A"])
-            if a > 0:
-                self._bids[p] = PriceLevel(p, a)
-        for lvl in asks:
-            p, a = Decimal(lvl["P"]), Decimal(lvl["A"])
-            if a > 0:
-                self._asks[p] = PriceLevel(p, a)
-        self._bid_keys = sorted(-p for p in self._bids)
-        self._ask_keys = sorted(self._asks)
+        self._bids.reset(bids)
+        self._asks.reset(asks)
         self.seq = seq
         self.synced = True
 
@@ -51,27 +95,9 @@ class OrderBook:
 
     def apply(self, bids: Iterable[Mapping[str, Any]], asks: Iterable[Mapping[str, Any]]) -> None:
         for lvl in bids:
-            self._change(self._bids, self._bid_keys, lvl, negate=True)
+            self._bids.change(lvl)
         for lvl in asks:
-            self._change(self._asks, self._ask_keys, lvl, negate=False)
-
-    @staticmethod
-    def _change(
-        levels: dict[Decimal, PriceLevel], keys: list[Decimal], lvl: Mapping[str, Any], *, negate: bool
-    ) -> None:
-        price = Decimal(lvl["P"])
-        amount = Decimal(lvl["A"])
-        key = -price if negate else price
-        # CP 3 removes; an update to a zero size is a removal too (A still carries a number on removals).
-        if int(lvl.get("CP", CP_UPDATE)) == CP_REMOVE or amount <= 0:
-            if levels.pop(price, None) is not None:
-                i = bisect_left(keys, key)
-                if i < len(keys) and keys[i] == key:
-                    del keys[i]
-            return
-        if price not in levels:
-            insort(keys, key)
-        levels[price] = PriceLevel(price, amount)
+            self._asks.change(lvl)
 
     def snapshot(
         self,
@@ -81,12 +107,10 @@ class OrderBook:
         received_wall_ms: int,
         source: MarketDataSourceKind = "ws",
     ) -> BookSnapshot:
-        bids = self._bids
-        asks = self._asks
         return BookSnapshot(
             symbol=self.symbol,
-            bids=tuple(bids[-k] for k in self._bid_keys[:depth]),
-            asks=tuple(asks[k] for k in self._ask_keys[:depth]),
+            bids=self._bids.top(depth),
+            asks=self._asks.top(depth),
             exchange_ts_ms=None,  # WS book frames carry no timestamp
             received_monotonic_ns=received_monotonic_ns,
             received_wall_ms=received_wall_ms,

@@ -1,0 +1,177 @@
+"""WebSocket market data against the simulator: book equality after thousands of diffs, a forced sequence gap,
+a reconnect, a stall, invalid books and the REST fallback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from btcbot.domain.market import BookSnapshot
+from btcbot.exchange.btcturk import BtcturkHttp, build_market_data
+from btcbot.exchange.btcturk.rest_md import RestMarketData
+from btcbot.exchange.btcturk.ws import T_BOOK_DIFF, WsMarketData
+from btcbot.exchange.retry import RetryPolicy
+from btcbot.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+FAST_RECONNECT = RetryPolicy(max_attempts=1_000_000, base_delay_s=0.01, max_delay_s=0.05)
+
+
+class LossyWs(WsMarketData):
+    """Drops chosen 432 frames on arrival, as a lossy network would, to force a sequence gap."""
+
+    def __init__(self, *args: Any, drop_diff_numbers: frozenset[int] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drop = drop_diff_numbers
+        self._seen_diffs = 0
+
+    def _handle(self, ws: Any, data: Any, mono_ns: int, wall_ms: int) -> None:
+        if bytes(data).startswith(f"[{T_BOOK_DIFF},".encode()):
+            self._seen_diffs += 1
+            if self._seen_diffs in self._drop:
+                return
+        super()._handle(ws, data, mono_ns, wall_ms)
+
+
+def wait_until(cond: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.005)
+    return cond()
+
+
+def levels(snap: BookSnapshot | None) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    assert snap is not None
+    return [(lv.price, lv.amount) for lv in snap.bids], [(lv.price, lv.amount) for lv in snap.asks]
+
+
+@pytest.fixture
+def http(fresh_sim: Any) -> Iterator[BtcturkHttp]:
+    h = BtcturkHttp(fresh_sim.rest_url, api_key=fresh_sim.api_key, api_secret=fresh_sim.api_secret)
+    yield h
+    h.close()
+
+
+def matches_rest(md: WsMarketData, http: BtcturkHttp, symbol: str) -> bool:
+    book = http.order_book(symbol)
+    bids, asks = levels(md.snapshot(symbol))
+    return bids == list(book.bids) and asks == list(book.asks)
+
+
+def test_book_equals_rest_after_thousands_of_diffs_a_gap_and_a_reconnect(fresh_sim: Any, http: BtcturkHttp) -> None:
+    md = LossyWs(
+        fresh_sim.ws_url,
+        ("BTCTRY", "ETHTRY"),
+        drop_diff_numbers=frozenset({700}),
+        reconnect=FAST_RECONNECT,
+    )
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5) and md.wait_for_book("ETHTRY", 5)
+        for _ in range(1200):
+            fresh_sim.tick(1)
+        assert wait_until(lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"))
+        assert md.stats.gaps == 1 and md.stats.resyncs == 1
+        connects_before = md.stats.connects
+        applied_before = md.stats.diffs_applied
+
+        fresh_sim.set_faults(ws_disconnect=True)  # closes every socket and refuses new ones
+        assert wait_until(lambda: md.stats.disconnects >= 1)
+        fresh_sim.tick(5)
+        fresh_sim.set_faults(ws_disconnect=False)
+        assert wait_until(lambda: md.stats.connects > connects_before and md.book_synced("BTCTRY"))
+        for _ in range(900):
+            fresh_sim.tick(1)
+        assert wait_until(lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"))
+        assert md.stats.diffs_applied - applied_before > 500
+        assert md.stats.diffs_applied >= 2000
+        snap = md.snapshot("BTCTRY")
+        assert snap is not None and snap.exchange_ts_ms is None and snap.source == "ws" and snap.is_valid
+        assert md.ticker("BTCTRY") is not None and md.trades("BTCTRY")
+    finally:
+        md.stop()
+
+
+def test_stall_shows_age_and_reconnects(fresh_sim: Any) -> None:
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=300, reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        fresh_sim.tick(1)
+        fresh_sim.set_faults(ws_stall=True)
+        before = md.snapshot("BTCTRY")
+        assert before is not None
+        assert wait_until(lambda: md.stats.stalls >= 1)
+        after = md.snapshot("BTCTRY")
+        assert after is not None
+        # Never pretend to be fresh: the receive stamp is that of the last real update.
+        assert after.received_monotonic_ns == before.received_monotonic_ns
+        assert time.monotonic_ns() - after.received_monotonic_ns > 300_000_000
+        fresh_sim.set_faults(ws_stall=False)
+        fresh_sim.tick(1)
+        assert wait_until(
+            lambda: (s := md.snapshot("BTCTRY")) is not None and s.received_monotonic_ns > before.received_monotonic_ns
+        )
+    finally:
+        md.stop()
+
+
+def test_crossed_and_zero_bid_books_come_through_as_invalid(fresh_sim: Any) -> None:
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        assert md.snapshot("BTCTRY").is_valid  # type: ignore[union-attr]
+        fresh_sim.set_faults(crossed_book=True)
+        fresh_sim.tick(1)
+        assert wait_until(lambda: not md.snapshot("BTCTRY").is_valid)  # type: ignore[union-attr]
+        fresh_sim.set_faults(crossed_book=False, zero_bid=True)
+        fresh_sim.tick(1)
+        assert wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and not s.is_valid)
+    finally:
+        md.stop()
+
+
+def test_rest_fallback_when_ws_unavailable(fresh_sim: Any, http: BtcturkHttp, fx: Any) -> None:
+    dead_ws = fx.closed_port_url().replace("http://", "ws://")
+    md = WsMarketData(dead_ws, ("BTCTRY",), rest_fallback=http, fallback_after_ms=100, reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        snap = md.snapshot("BTCTRY")
+        assert snap is not None and snap.source == "rest" and snap.is_valid
+        assert md.stats.rest_fallbacks == 1
+        assert wait_until(lambda: md.stats.connect_failures >= 1)
+    finally:
+        md.stop()
+    no_fallback = WsMarketData(dead_ws, ("BTCTRY",))
+    assert no_fallback.snapshot("BTCTRY") is None
+
+
+def test_build_market_data_follows_settings(fresh_sim: Any, http: BtcturkHttp) -> None:
+    rest = build_market_data(Settings(btcturk_base_url=fresh_sim.rest_url), http)
+    assert isinstance(rest, RestMarketData)
+    snap = rest.snapshot("BTCTRY")
+    assert snap is not None and snap.source == "rest"
+    ws_settings = Settings(
+        market_data_mode="ws",
+        btcturk_ws_enabled=True,
+        btcturk_ws_url=fresh_sim.ws_url,
+        universe_symbols="BTCTRY",
+        ws_market_data_rest_fallback=True,
+    )
+    ws = build_market_data(ws_settings, http)
+    assert isinstance(ws, WsMarketData)
+    ws.start()
+    try:
+        assert ws.wait_for_book("BTCTRY", 5)
+        snap = ws.snapshot("BTCTRY")
+        assert snap is not None and snap.source == "ws"
+    finally:
+        ws.stop()
