@@ -80,3 +80,25 @@ def test_probe_on_missing_lock_file_and_scope_sanitising(tmp_path: Path) -> None
     db = tmp_path / "state.db"
     assert lock_status(db, "x") == (False, None)
     assert lock_path_for(db, "a/b c").name == "state.db.a_b_c.lock"
+
+
+def test_btcbot_run_refuses_a_held_scope_before_touching_anything(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("btcbot.commands.run") is None:
+        pytest.skip("btcbot run has not landed yet")
+    db = tmp_path / "state.db"
+    env = {**os.environ, "STATE_DB_PATH": str(db), "BTCTURK_BASE_URL": "http://127.0.0.1:9"}
+    with InstanceLock(db, "public"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "btcbot", "run", "--once", "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=tmp_path,
+        )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert str(lock_path_for(db, "public")) in proc.stderr and f"PID {os.getpid()}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not db.exists()  # the DB was not touched
