@@ -9,8 +9,11 @@ interleaved round by round so drift on a shared machine hits both alike. Reporte
 time of each mode (median over rounds of each round's median), and the ratio ON/OFF (target <= 1.10).
 
 Harnesses
-* ``runtime``: real decision cycles through ``btcbot.runtime.session.run_session`` against the in-process
-  simulator (``btcbot.sim.Simulator``) in dry-run, so no order round-trips; market-data reads still cross loopback.
+* ``runtime``: real decision cycles through ``btcbot.runtime.session.run_session`` against the simulator
+  (``btcbot.sim.Simulator``, three symbols, market ticking every 250 ms) in observe mode, with WebSocket market
+  data (books come from the local cache, no REST round trip per cycle) and reconciliation throttled to once a
+  minute, so the measured cycles hold no exchange round trips: actor hops, freshness, strategy, risk gate,
+  decision records and the per-cycle DuckDB flush.
 * ``actors``: the cycle's shape without its work: a Pykka actor per step along the runtime's cycle path (feed,
   freshness_guard, strategy, risk_gate, order_manager, reconciler, order_manager, state_writer), each hop
   carrying the trace carrier and opening its step span, with the runtime's metric records. The pessimistic
@@ -126,9 +129,75 @@ def _runtime_available() -> bool:
 
 
 def _runtime_harness(cycles: int, warmup: int, state_dir: Path) -> list[float]:
-    from btcbot.telemetry import runtime_bench
+    """Real cycles through run_session: observe mode, WebSocket market data from the simulator (no REST round
+    trip per cycle), reconciliation throttled to once a minute (no exchange reads inside the measured cycles).
+    The measured span is ``_Session.one_cycle``: from the root span's start to the cycle's completion.
+    """
+    from btcbot.arming import ArmingGate
+    from btcbot.domain.clock import SystemClock
+    from btcbot.exchange.btcturk import BtcturkExchange, build_market_data
+    from btcbot.runtime import session as session_mod
+    from btcbot.runtime.strategy import CanaryStrategy
+    from btcbot.settings import Settings
+    from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
+    from btcbot.storage import StateStore
 
-    return runtime_bench.run_cycles(cycles=cycles, warmup=warmup, state_dir=state_dir)
+    samples: list[float] = []
+    seen = [0]
+    original = session_mod._Session.one_cycle
+
+    def timed(self: Any, cycle_id: int) -> None:
+        t0 = time.perf_counter_ns()
+        original(self, cycle_id)
+        seen[0] += 1
+        if seen[0] > warmup:
+            samples.append((time.perf_counter_ns() - t0) / 1e3)
+
+    session_mod._Session.one_cycle = timed  # type: ignore[method-assign]
+    symbols = ("BTCTRY", "ETHTRY", "ETHBTC")
+    with Simulator(seed=1, symbols=symbols, market_tick_ms=250) as sim:
+        settings = Settings(
+            state_db_path=state_dir / "state.db",
+            btcturk_base_url=sim.rest_url,
+            btcturk_ws_url=sim.ws_url,
+            btcturk_api_key=DEMO_API_KEY,
+            btcturk_api_secret=DEMO_API_SECRET,
+            universe_symbols=",".join(symbols),
+            market_data_mode="ws",
+            btcturk_ws_enabled=True,
+            reconcile_min_interval_ms=60_000,
+        )
+        exchange = BtcturkExchange.from_settings(settings)
+        market_data = build_market_data(settings, exchange.http)
+        store = StateStore(settings.state_db_path)
+        store.migrate()
+        market_data.start()
+        deadline = time.monotonic() + 10
+        while any(market_data.snapshot(s) is None for s in symbols) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            deps = session_mod.RuntimeDeps(
+                settings=settings,
+                gate=ArmingGate.from_settings(settings),
+                clock=SystemClock(),
+                market_data=market_data,
+                reader=exchange,
+                gateway=exchange,
+                store=store,
+                strategy=CanaryStrategy(
+                    notional_try=settings.max_notional_per_order_try, offset_bps=settings.canary_offset_bps
+                ),
+                manage_market_data=False,
+            )
+            options = session_mod.RuntimeOptions(max_cycles=warmup + cycles, cycle_seconds=0.001)
+            result = session_mod.run_session(options, deps)
+            if result.exit_code != 0:
+                raise SystemExit(f"runtime run failed: exit {result.exit_code}")
+        finally:
+            market_data.stop()
+            store.close()
+            exchange.close()
+    return samples
 
 
 def worker(mode: str, harness: str, cycles: int, warmup: int) -> dict[str, Any]:
