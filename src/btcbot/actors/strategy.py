@@ -8,6 +8,7 @@ from typing import Any
 from btcbot import reason_codes as rc
 from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import BooksChecked, IntentsProposed
+from btcbot.domain.orders import OrderStatus
 from btcbot.domain.rules import SymbolRules
 from btcbot.runtime.cycle import SymbolOutcome
 from btcbot.runtime.strategy import Proposal, Strategy, StrategyInput
@@ -39,6 +40,13 @@ class StrategyActor(BtcbotActor):
                 if rules is None:
                     outcomes.append(SymbolOutcome(fb.symbol, "refuse", rc.RISK_SYMBOL_NOT_TRADABLE,
                                                   (("why", "no exchange rules for symbol"),), fb.verdict.age_ms))  # fmt: skip
+                    continue
+                unknown = [r for r in ctx.live_on(fb.symbol) if r.status is OrderStatus.UNKNOWN]
+                if unknown:
+                    # Blocked before the strategy is even asked: nothing on this symbol until it is resolved.
+                    outcomes.append(SymbolOutcome(fb.symbol, "refuse", rc.RISK_UNKNOWN_ORDER,
+                                                  (("client_order_id", unknown[0].client_order_id),),
+                                                  fb.verdict.age_ms, unknown[0].client_order_id))  # fmt: skip
                     continue
                 inp = StrategyInput(ctx.run_id, ctx.cycle_id, self._scope, fb.symbol, fb.book, rules,
                                     ctx.live_on(fb.symbol))  # fmt: skip

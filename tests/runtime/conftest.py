@@ -1,0 +1,151 @@
+"""Shared helpers for the runtime tests: a simulator over loopback and a session wired to it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from btcbot.arming import ArmingGate
+from btcbot.domain.clock import SystemClock
+from btcbot.domain.orders import VenueOrder
+from btcbot.exchange.btcturk import BtcturkExchange, BtcturkHttp, build_market_data
+from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, run_session
+from btcbot.runtime.strategy import CanaryStrategy, Strategy
+from btcbot.settings import Settings
+from btcbot.sim import Simulator
+from btcbot.storage import StateStore
+
+ARMED: dict[str, Any] = {
+    "live_trading": True,
+    "live_trading_ack": "I_UNDERSTAND",
+    "dry_run": False,
+    "kill_switch": False,
+    "safe_mode": False,
+}
+WRITE_PATH = "/api/v1/order"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(seed=7, market_tick_ms=100) as s:
+        yield s
+
+
+def sim_settings(sim: Simulator, tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "btcturk_base_url": sim.rest_url,
+        "btcturk_ws_url": sim.ws_url,
+        "btcturk_api_key": sim.api_key,
+        "btcturk_api_secret": sim.api_secret,
+        "state_db_path": tmp_path / "state.db",
+        "ttl_seconds": 1,
+        "reconcile_min_interval_ms": 0,
+        "trace_sink_enabled": False,
+        "max_market_data_age_ms": 3000,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+def write_requests(sim: Simulator) -> list[dict[str, Any]]:
+    """Every order write (submit/cancel) the simulator saw, answered or not."""
+    log = requests.get(f"{sim.rest_url}/sim/requests", timeout=5).json()
+    return [r for r in log if r["path"].startswith(WRITE_PATH) and r["method"] in ("POST", "DELETE")]
+
+
+def set_faults(sim: Simulator, **faults: Any) -> None:
+    requests.post(f"{sim.rest_url}/sim/faults", json=faults, timeout=5).raise_for_status()
+
+
+@dataclass
+class SessionRun:
+    result: RunResult
+    store: StateStore
+    gate: ArmingGate
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.store.query(sql, params or [])
+
+
+def run_against(
+    sim: Simulator,
+    settings: Settings,
+    options: RuntimeOptions,
+    *,
+    strategy: Strategy | None = None,
+    cli_dry_run: bool = False,
+    read_timeout_s: float = 2.0,
+    reader_wrapper: Any = None,
+) -> SessionRun:
+    """One session against the simulator over real HTTP (and WS when MARKET_DATA_MODE=ws)."""
+    gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
+    store = StateStore(settings.state_db_path)
+    store.migrate()
+    http = BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)
+    exchange = BtcturkExchange(http, owns_http=True)
+    md = build_market_data(settings, http)
+    reader = reader_wrapper(exchange) if reader_wrapper else exchange
+    strategy = strategy or CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=False)
+    deps = RuntimeDeps(settings=settings, gate=gate, clock=SystemClock(), market_data=md, reader=reader,
+                       gateway=exchange, store=store, strategy=strategy)  # fmt: skip
+    try:
+        result = run_session(options, deps)
+    finally:
+        exchange.close()
+    return SessionRun(result, store, gate)
+
+
+def venue_orders(settings: Settings, symbol: str = "BTCTRY") -> list[VenueOrder]:
+    ex = BtcturkExchange.from_settings(settings)
+    try:
+        return ex.all_orders(symbol, start_ms=0)
+    finally:
+        ex.close()
+
+
+def no_actor_threads() -> bool:
+    return not [t for t in threading.enumerate() if "Actor" in t.name and t.is_alive()]
+
+
+class Harness:
+    """The helpers above bound to one simulator and one tmp dir (tests import nothing from conftest)."""
+
+    ARMED = ARMED
+
+    def __init__(self, sim: Simulator, tmp_path: Path) -> None:
+        self.sim = sim
+        self.tmp_path = tmp_path
+
+    def settings(self, **overrides: Any) -> Settings:
+        return sim_settings(self.sim, self.tmp_path, **overrides)
+
+    def armed(self, **overrides: Any) -> Settings:
+        return sim_settings(self.sim, self.tmp_path, **{**ARMED, **overrides})
+
+    def run(self, settings: Settings, options: RuntimeOptions, **kwargs: Any) -> SessionRun:
+        return run_against(self.sim, settings, options, **kwargs)
+
+    def writes(self) -> list[dict[str, Any]]:
+        return write_requests(self.sim)
+
+    def faults(self, **faults: Any) -> None:
+        set_faults(self.sim, **faults)
+
+    def venue_orders(self, settings: Settings, symbol: str = "BTCTRY") -> list[VenueOrder]:
+        return venue_orders(settings, symbol)
+
+    @staticmethod
+    def no_actor_threads() -> bool:
+        return no_actor_threads()
+
+
+@pytest.fixture
+def harness(sim: Simulator, tmp_path: Path) -> Harness:
+    return Harness(sim, tmp_path)
