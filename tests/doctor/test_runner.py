@@ -142,3 +142,20 @@ def test_text_ends_with_status_line() -> None:
     text = render_text(report)
     assert text.splitlines()[-1] == "doctor_status=WARN"
     assert "WARN  x  why  -> do this" in text
+
+
+def test_db_busy_beyond_the_retry_budget_warns_and_skips(kit: Any, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(min_order_notional_try="100")
+    db = settings.state_db_path.resolve()
+    kit.write_db(db)
+    holder = duckdb.connect(str(db))  # a writer that does not let go
+    try:
+        report = run_checks(
+            settings, None, DoctorOptions("24h", 86400, reader_timeout_s=0.05), probe=lambda s: kit.facts()
+        )
+    finally:
+        holder.close()
+    by = {c.name: c for c in report.checks}
+    assert by["db_schema"].status is Status.WARN and "stayed locked" in by["db_schema"].reason
+    assert by["unknown_orders"].status is Status.SKIP and "not readable now" in by["unknown_orders"].reason
+    assert report.status is Status.WARN

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from btcbot.errors import StateStoreUnavailable
-from btcbot.storage import StateStore, current_version, latest_version, open_reader
+from btcbot.storage import StateStore, StateStoreBusy, current_version, latest_version, open_reader
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -102,7 +102,7 @@ def test_flush_retries_while_another_connection_holds_the_file_and_keeps_rows(tm
     store.insert("decisions", [_decision(1), _decision(2)])
     holder = duckdb.connect(str(db), read_only=True)  # a reader that overstays
     try:
-        with pytest.raises(StateStoreUnavailable, match="stayed locked"):
+        with pytest.raises(StateStoreBusy, match="stayed locked"):
             store.flush()
         assert store.pending_rows == 2  # nothing lost
         store.insert("decisions", [_decision(3)])

@@ -119,7 +119,7 @@ def check_db_path(db_path: Path) -> CheckResult:
 
 
 def check_db_schema(db_path: Path, timeout_s: float = 3.0) -> CheckResult:
-    from btcbot.storage import current_version, latest_version, open_reader
+    from btcbot.storage import StateStoreBusy, current_version, latest_version, open_reader
 
     latest = latest_version()
     details: dict[str, object] = {"path": str(db_path), "expected_version": latest}
@@ -128,6 +128,8 @@ def check_db_schema(db_path: Path, timeout_s: float = 3.0) -> CheckResult:
     try:
         with open_reader(db_path, timeout_s=timeout_s) as con:
             version = current_version(con)
+    except StateStoreBusy as exc:
+        return CheckResult("db_schema", Status.WARN, str(exc), "rerun `btcbot doctor` in a moment", details)
     except BtcbotError as exc:
         return CheckResult("db_schema", Status.FAIL, str(exc), "check STATE_DB_PATH points at a btcbot DB", details)
     details["version"] = version

@@ -23,6 +23,10 @@ _FIRST_BACKOFF_S = 0.002
 _MAX_BACKOFF_S = 0.05
 
 
+class StateStoreBusy(StateStoreUnavailable):
+    """Another process kept the DB file locked for longer than the caller was willing to wait."""
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
     """True when the open failed only because another connection (process or config) holds the file."""
     text = str(exc)
@@ -49,7 +53,7 @@ def connect_with_retry(path: Path, *, read_only: bool, timeout_s: float) -> duck
                 raise StateStoreUnavailable(_describe_open_failure(path, exc, read_only=read_only)) from None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise StateStoreUnavailable(
+                raise StateStoreBusy(
                     f"state DB {path} stayed locked by another process for {timeout_s:.1f}s "
                     f"({attempts} attempts); check for a stuck btcbot process holding it"
                 ) from None
