@@ -77,7 +77,7 @@ def test_alerts_on_the_incident_db(incident_db: Path, capsys: pytest.CaptureFixt
     doc = json.loads(out)
     by_kind = {a["kind"]: a for a in doc["alerts"]}
     assert code == 2 and doc["status"] == "critical" and doc["exit_code"] == 2
-    assert by_kind["safe_mode"]["severity"] == "critical" and by_kind["safe_mode"]["count"] == 2
+    assert by_kind["safe_mode"]["severity"] == "critical" and by_kind["safe_mode"]["count"] == 1
     assert by_kind["stale_streak"]["severity"] == "warning" and by_kind["stale_streak"]["count"] == 3
     assert by_kind["lock_contention"]["severity"] == "warning"
     assert set(by_kind["safe_mode"]) >= {"first_seen", "last_seen", "count", "status", "reason_code", "message"}

@@ -8,6 +8,7 @@ from shows the condition has since cleared (an UNKNOWN order later resolved, a s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,7 +219,17 @@ _STORED_KINDS: dict[str, Severity] = {
     "orphan_order": Severity.CRITICAL,
     "unknown_order": Severity.CRITICAL,
     "lock_contention": Severity.WARNING,
+    "restart_budget": Severity.CRITICAL,
+    "actor_restart": Severity.WARNING,
 }
+
+
+def _cause(details: str) -> str:
+    try:
+        parsed = json.loads(details)
+    except ValueError:
+        return ""
+    return str(parsed.get("cause", "")) if isinstance(parsed, dict) else ""
 
 
 def decision_signals(decisions: Iterable[DecisionRow]) -> list[Signal]:
@@ -229,13 +240,17 @@ def decision_signals(decisions: Iterable[DecisionRow]) -> list[Signal]:
             continue
         kind, severity, text = spec
         key = d.client_order_id if kind == "orphan_order" and d.client_order_id else d.run_id
-        out.append(Signal(kind, key, severity, d.ts, d.reason_code, f"{text} (run {d.run_id})"))
+        cause = _cause(d.details)
+        message = f"{text} (cause {cause}; run {d.run_id})" if cause else f"{text} (run {d.run_id})"
+        out.append(Signal(kind, key, severity, d.ts, d.reason_code, message))
     return out
 
 
 def stored_alert_signals(window: Window) -> list[Signal]:
     """Rows of the ``alerts`` table (written by the runtime), e.g. lock contention or safe-mode entries."""
     out: list[Signal] = []
+    # The supervisor writes both a decision and an alert per latch: count the latch once.
+    escalated_runs = {d.run_id for d in window.decisions if d.reason_code == rc.SUPERVISOR_SAFE_MODE}
     for a in window.stored_alerts:
         try:
             severity = Severity[a.severity.upper()]
@@ -243,7 +258,8 @@ def stored_alert_signals(window: Window) -> list[Signal]:
             severity = _STORED_KINDS.get(a.kind, Severity.WARNING)
         # A stored alert for a kind the decisions already report folds into the same alert (same key).
         key = (a.run_id or "*") if a.kind in ("safe_mode", "actor_failure") else a.reason_code
-        out.append(Signal(a.kind, key, severity, a.ts, a.reason_code, a.message))
+        weight = 0 if a.kind == "safe_mode" and a.run_id in escalated_runs else 1
+        out.append(Signal(a.kind, key, severity, a.ts, a.reason_code, a.message, weight=weight))
     return out
 
 
