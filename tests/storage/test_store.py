@@ -159,3 +159,11 @@ def test_close_flushes_and_refuses_more_rows(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
     with pytest.raises(StateStoreUnavailable, match="closed"):
         store.insert("alerts", [])
+
+
+def test_packaged_migrations_are_numbered_without_gaps() -> None:
+    from btcbot.storage._migrate import available_migrations
+
+    migrations = available_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert migrations[0].name == "init" and "CREATE TABLE IF NOT EXISTS decisions" in migrations[0].sql
