@@ -1,0 +1,102 @@
+"""g) SIGKILL in the middle of a submit, then restart: no duplicate order, the orphan is resolved.
+
+Real subprocesses (``python -m btcbot``) against an in-process simulator over loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+import requests
+
+from btcbot import reason_codes as rc
+from btcbot.arming import ArmingGate
+from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
+from btcbot.exchange.btcturk import BtcturkExchange
+from btcbot.storage import open_reader
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def _env(harness) -> dict[str, str]:
+    s = harness.settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "BTCTURK_"))}
+    env.update({
+        "BTCTURK_BASE_URL": harness.sim.rest_url, "BTCTURK_WS_URL": harness.sim.ws_url,
+        "BTCTURK_API_KEY": harness.sim.api_key, "BTCTURK_API_SECRET": harness.sim.api_secret,
+        "STATE_DB_PATH": str(s.state_db_path), "LIVE_TRADING": "true", "LIVE_TRADING_ACK": "I_UNDERSTAND",
+        "DRY_RUN": "false", "KILL_SWITCH": "false", "SAFE_MODE": "false", "TTL_SECONDS": "60",
+        "CANCEL_OPEN_ORDERS_ON_STOP": "false", "TRACE_SINK_ENABLED": "false", "OTEL_SDK_DISABLED": "true",
+        "RECONCILE_MIN_INTERVAL_MS": "0",
+    })  # fmt: skip
+    return env
+
+
+def _canary(env: dict[str, str], max_cycles: int) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "btcbot", "canary", "loop", "--symbol", "BTCTRY", "--notional-try", "150",
+            "--ttl-seconds", "60", "--cycle-seconds", "0.2", "--max-cycles", str(max_cycles)]  # fmt: skip
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _posts(harness) -> list[dict]:
+    return [w for w in harness.writes() if w["method"] == "POST"]
+
+
+def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
+    env = _env(harness)
+    settings = harness.armed(ttl_seconds=60)
+    harness.faults(drop_order_response=True)  # the submit is booked, and its answer never comes
+    proc = _canary(env, max_cycles=50)
+    try:
+        deadline = time.monotonic() + 20
+        while not _posts(harness):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the first run never submitted"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # mid-submit: the order is booked, the client still waits
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    harness.faults(drop_order_response=False)
+    with open_reader(settings.state_db_path) as con:
+        rows = con.execute("SELECT client_order_id, status FROM orders").fetchall()
+    assert len(rows) == 1 and rows[0][1] == "INTENT"  # written ahead of the send, never acknowledged
+    crashed_cid = rows[0][0]
+
+    # An order of this bot the DB never heard of (as if its row was lost): an orphan for the restart to find.
+    scope = settings.resolved_account_scope
+    orphan_cid = client_order_id(scope, "lost-decision")
+    ex = BtcturkExchange.from_settings(settings)
+    try:
+        ex.submit_order(OrderIntent("BTCTRY", OrderSide.BUY, Decimal(1_000_000), Decimal("0.0002"), orphan_cid),
+                        ArmingGate.from_settings(settings).submit_token())  # fmt: skip
+    finally:
+        ex.close()
+
+    restart = _canary(env, max_cycles=3)
+    out, _ = restart.communicate(timeout=60)
+    assert restart.returncode == 1, out  # the orphan is an anomaly the operator must see
+    assert "orphans=1" in out
+
+    posts = _posts(harness)
+    assert len(posts) == 2  # the crashed run's one order and the planted orphan; the restart placed nothing
+    with open_reader(settings.state_db_path) as con:
+        orders = dict(con.execute("SELECT client_order_id, status FROM orders").fetchall())
+        events = con.execute("SELECT client_order_id, event FROM order_events ORDER BY ts").fetchall()
+        alerts = [r[0] for r in con.execute("SELECT reason_code FROM alerts").fetchall()]
+        codes = [r[0] for r in con.execute(
+            "SELECT reason_code FROM decisions WHERE run_id IN (SELECT run_id FROM runs)").fetchall()]  # fmt: skip
+    assert orders[crashed_cid] == "OPEN" and (crashed_cid, "resolved") in events
+    assert orders[orphan_cid] == "OPEN" and (orphan_cid, "orphan") in events
+    assert rc.RECONCILE_ORPHAN_FOUND in alerts
+    assert codes == [rc.STRATEGY_ORDER_ACTIVE] * 3  # recovered before the first decision: nothing new placed
+    venue = [o for o in harness.venue_orders(settings) if o.client_order_id == crashed_cid]
+    assert len(venue) == 1  # exactly one order on the venue carries the crashed decision's client id
+    assert requests.get(f"{harness.sim.rest_url}/sim/state", timeout=5).ok
