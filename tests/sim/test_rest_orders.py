@@ -202,7 +202,6 @@ def test_passive_buy_rests_then_fills_when_price_moves_through_it(api):
 
 
 def test_partial_fill_then_cancel(api):
-    _, ask = _best(api)
     api.control("/sim/tick", {"n": 1})
     book = api.book()
     best_ask_price, best_ask_qty = Decimal(book["asks"][0][0]), Decimal(book["asks"][0][1])
