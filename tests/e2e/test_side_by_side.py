@@ -1,0 +1,94 @@
+"""The report commands run as real processes, repeatedly, while a real `btcbot run --loop` writes the same DB.
+
+DuckDB lets one process open a file while it is open for writing; the runtime holds the file only while it
+flushes and the reports open it read-only with retries. Every report must succeed, and the runtime must lose
+no record: at the end there is one decision per symbol per cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from btcbot.storage import open_reader
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SYMBOLS = ("BTCTRY", "ETHTRY")
+CYCLES = 25
+
+
+def _btcbot(*argv: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "btcbot", *argv], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_reports_run_beside_a_live_loop_and_the_loop_loses_nothing(tmp_path: Path) -> None:
+    from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
+
+    db = tmp_path / "state" / "btcbot_state.db"
+    with Simulator(seed=3, symbols=SYMBOLS, api_key=DEMO_API_KEY, api_secret=DEMO_API_SECRET, market_tick_ms=50) as sim:
+        env = {
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")},
+            "BTCTURK_BASE_URL": sim.rest_url,
+            "BTCTURK_WS_URL": sim.ws_url,
+            "BTCTURK_API_KEY": sim.api_key,
+            "BTCTURK_API_SECRET": sim.api_secret,
+            "STATE_DB_PATH": str(db),
+            "UNIVERSE_SYMBOLS": ",".join(SYMBOLS),
+            "MAX_MARKET_DATA_AGE_MS": "5000",
+        }
+        runtime = subprocess.Popen(
+            [sys.executable, "-m", "btcbot", "run", "--dry-run", "--loop", "--cycle-seconds", "0.2",
+             "--max-cycles", str(CYCLES)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        rounds = 0
+        failures: list[str] = []
+        try:
+            deadline = time.monotonic() + 60
+            while not db.exists() and runtime.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            while runtime.poll() is None and time.monotonic() < deadline:
+                rounds += 1
+                export = tmp_path / "exports" / f"round{rounds}.parquet"
+                for argv in (
+                    ("stage7-report", "--last", "20", "--json"),
+                    ("stage7-alerts", "--last", "50", "--json"),
+                    ("stage7-export", "--last", "50", "--format", "parquet", "--out", str(export)),
+                ):
+                    proc = _btcbot(*argv, env=env)
+                    # Alerts may legitimately warn (exit 1); it must still answer with its JSON document.
+                    ok = proc.returncode == 0 or (argv[0] == "stage7-alerts" and proc.returncode == 1)
+                    if argv[0] != "stage7-export" and ok:
+                        json.loads(proc.stdout)
+                    if not ok:
+                        failures.append(f"{argv[0]} exit {proc.returncode}: {proc.stderr.strip()[-300:]}")
+            _out, err = runtime.communicate(timeout=60)
+        finally:
+            if runtime.poll() is None:
+                runtime.kill()
+                runtime.wait()
+    assert runtime.returncode == 0, err[-2000:]
+    assert not failures, failures
+    assert rounds >= 3, f"only {rounds} report round(s) overlapped the loop"
+
+    with open_reader(db) as con:
+        decisions = con.execute("SELECT count(*) FROM decisions WHERE symbol <> '*'").fetchone()
+        cycles = con.execute("SELECT count(*) FROM cycles").fetchone()
+        per_cycle = con.execute(
+            "SELECT count(*) FROM (SELECT cycle_id FROM decisions WHERE symbol <> '*' GROUP BY cycle_id "
+            "HAVING count(*) <> ?)",
+            [len(SYMBOLS)],
+        ).fetchone()
+    assert cycles is not None and decisions is not None and per_cycle is not None
+    assert cycles[0] == CYCLES
+    assert decisions[0] == CYCLES * len(SYMBOLS)
+    assert per_cycle[0] == 0
