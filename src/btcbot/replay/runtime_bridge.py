@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,20 @@ class BatchingStore:
 
     def close(self) -> None:
         self._store.close()
+
+
+def _configure_telemetry(settings: Settings, run_id: str) -> Callable[[], None]:
+    """Telemetry as ``btcbot run`` sets it up (spans per cycle; replay keeps its spans out of the live sink)."""
+    from btcbot.telemetry.logs import configure_logging
+    from btcbot.telemetry.setup import configure_telemetry
+
+    handle = configure_telemetry(settings, run_id=run_id)
+    configure_logging(settings)
+
+    def _close() -> None:
+        handle.force_flush()
+
+    return _close
 
 
 @dataclass(slots=True)
@@ -130,9 +144,14 @@ def run_runtime(
         stop=stop,
         rules={s: venue.symbol_rules(s) for s in settings.universe_symbols},
     )
+    from btcbot.runtime.wiring import signals_to
+
+    close_telemetry = _configure_telemetry(settings, run_id)
     try:
-        result = run_session(options, deps)
+        with signals_to(stop):
+            result = run_session(options, deps)
     finally:
         store.flush_now()
         store.close()
+        close_telemetry()
     return RuntimeOutcome(exit_code=result.exit_code, cycles=result.summary.cycles, raw=result)

@@ -1,8 +1,10 @@
 """The backtest summary: what one replay run did, from its DB rows and the venue's account.
 
-PnL is mark-to-market in the quote asset (TRY): the change of every asset's balance, valued at the last
-recorded mid of ``<ASSET>TRY``; fees are already inside the balances. Drawdown is the largest fall of that
-equity from its running peak, sampled once per cycle in virtual time.
+PnL is mark-to-market in the quote asset (TRY): the change of every asset's balance since the start, valued
+at the last recorded mid of ``<ASSET>TRY``; fees are already inside the balances. Assets the run never
+touched are left out (a BTCTRY dataset has no price for the account's ETH). Drawdown is the largest fall of
+that PnL from its running peak, sampled once per venue query in virtual time (at least once per cycle); its
+ratio is against the starting value of the traded assets.
 """
 
 from __future__ import annotations
@@ -23,21 +25,28 @@ class EquityCurve:
 
     samples: list[tuple[int, Decimal]] = field(default_factory=list)
     peak: Decimal | None = None
+    base_value: Decimal | None = None  # starting value of the traded assets, for the ratio
     max_drawdown: Decimal = Decimal(0)
     max_drawdown_ratio: Decimal = Decimal(0)
 
-    def add(self, ts_ms: int, equity: Decimal) -> None:
-        self.samples.append((ts_ms, equity))
-        if self.peak is None or equity > self.peak:
-            self.peak = equity
-        dd = self.peak - equity
+    def add(self, ts_ms: int, pnl: Decimal) -> None:
+        self.samples.append((ts_ms, pnl))
+        if self.peak is None or pnl > self.peak:
+            self.peak = pnl
+        dd = self.peak - pnl
         if dd > self.max_drawdown:
             self.max_drawdown = dd
-            self.max_drawdown_ratio = dd / self.peak if self.peak > 0 else Decimal(0)
+            base = self.base_value
+            self.max_drawdown_ratio = dd / base if base is not None and base > 0 else Decimal(0)
+
+
+def deltas(start: dict[str, Decimal], end: dict[str, Decimal]) -> dict[str, Decimal]:
+    zero = Decimal(0)
+    return {a: end.get(a, zero) - start.get(a, zero) for a in set(start) | set(end)}
 
 
 def value_in_quote(balances: dict[str, Decimal], mids: dict[str, Decimal]) -> Decimal | None:
-    """Sum of balances valued in TRY at ``mids`` (symbol -> mid); None if some asset has no TRY price."""
+    """Sum of non-zero balances valued in TRY at ``mids`` (symbol -> mid); None if one has no TRY price."""
     total = Decimal(0)
     for asset, amount in balances.items():
         if amount == 0:
@@ -86,14 +95,9 @@ def build_summary(
     filled = [o for o in submitted if o[0] == "FILLED"]
     fees = sum((f[2] + f[3] for f in fills), Decimal(0))
     notional = sum((f[0] * f[1] for f in fills), Decimal(0))
-    start_value = value_in_quote(start_balances, last_mids)
-    end_value = value_in_quote(end_balances, last_mids)
-    pnl = None if start_value is None or end_value is None else end_value - start_value
-    deltas = {
-        a: str(end_balances.get(a, Decimal(0)) - start_balances.get(a, Decimal(0)))
-        for a in sorted(set(start_balances) | set(end_balances))
-        if end_balances.get(a, Decimal(0)) != start_balances.get(a, Decimal(0))
-    }
+    change = deltas(start_balances, end_balances)
+    pnl = value_in_quote(change, last_mids)
+    balance_changes = {a: str(d) for a, d in sorted(change.items()) if d != 0}
     return {
         "run_id": run_id,
         "dataset": dataset,
@@ -112,7 +116,7 @@ def build_summary(
         "fees": str(fees),
         "pnl": None if pnl is None else str(pnl.quantize(Decimal("0.01"))),
         "pnl_quote": QUOTE,
-        "balance_changes": deltas,
+        "balance_changes": balance_changes,
         "max_drawdown": str(curve.max_drawdown.quantize(Decimal("0.01"))),
         "max_drawdown_ratio": float(curve.max_drawdown_ratio),
         "reject_rate": (len(rejected) / len(submitted)) if submitted else 0.0,
@@ -132,7 +136,7 @@ def format_text(summary: dict[str, Any]) -> str:
         f"fills {summary['fills']}  notional {summary['filled_notional']} {summary['pnl_quote']}",
         f"  fees {summary['fees']} {summary['pnl_quote']}  PnL {summary['pnl']} {summary['pnl_quote']} "
         f"(mark-to-market at the last mid)  max drawdown {summary['max_drawdown']} "
-        f"({summary['max_drawdown_ratio']:.4%})",
+        f"({summary['max_drawdown_ratio']:.6%})",
         f"  reject rate {summary['reject_rate']:.2%}  fill rate {summary['fill_rate']:.2%}  "
         f"submit latency p50 {summary['submit_latency_p50_ms']} ms p95 {summary['submit_latency_p95_ms']} ms  "
         f"stale blocks {summary['stale_blocks']}",

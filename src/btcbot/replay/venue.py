@@ -37,7 +37,7 @@ from btcbot.errors import (
 )
 from btcbot.replay.dataset import DIFF, Event
 from btcbot.replay.market import RecordedMarket
-from btcbot.replay.summary import EquityCurve, value_in_quote
+from btcbot.replay.summary import EquityCurve, deltas, value_in_quote
 from btcbot.sim.engine import MatchingEngine, SimOrder, SimRejection, UserTrade
 from btcbot.sim.symbols import SymbolSpec
 
@@ -283,12 +283,18 @@ class InProcessVenue:
             self.sample_equity(now)
 
     def sample_equity(self, now_ms: int) -> None:
-        """One point of the equity curve (TRY at the recorded mids); skipped while a mid is unknown."""
+        """One point of the PnL curve (TRY at the recorded mids); skipped while a needed mid is unknown."""
         with self._lock:
             self._last_sample_ms = now_ms
-            equity = value_in_quote(self.account_totals(), self.mids())
-            if equity is not None:
-                self.curve.add(now_ms, equity)
+            mids = self.mids()
+            change = deltas(self.start_balances, self.account_totals())
+            pnl = value_in_quote(change, mids)
+            if pnl is None:
+                return
+            if self.curve.base_value is None:
+                traded = {a: v for a, v in self.start_balances.items() if a == "TRY" or f"{a}TRY" in mids}
+                self.curve.base_value = value_in_quote(traded, mids)
+            self.curve.add(now_ms, pnl)
 
     def mids(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}

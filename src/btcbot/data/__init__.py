@@ -1,0 +1,1 @@
+"""Datasets shipped with btcbot (package data): see docs/replay.md."""
