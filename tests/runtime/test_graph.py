@@ -1,0 +1,133 @@
+"""The actor graph and supervisor against the in-memory fake venue (no network): fast and deterministic."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+from btcbot import reason_codes as rc
+from btcbot.actors._base import FaultPlan
+from btcbot.arming import ArmingGate
+from btcbot.domain.clock import SystemClock, VirtualClock
+from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, StopControl, run_session
+from btcbot.runtime.strategy import CanaryStrategy
+from btcbot.settings import Settings
+from btcbot.storage import StateStore
+from btcbot.testing.runtime_fakes import FakeVenue
+
+ARMED = {"live_trading": True, "live_trading_ack": "I_UNDERSTAND", "dry_run": False, "kill_switch": False,
+         "safe_mode": False, "btcturk_api_key": "k", "btcturk_api_secret": "s"}  # fmt: skip
+
+
+def make(tmp_path, clock=None, **overrides):
+    settings = Settings(**{**ARMED, "state_db_path": tmp_path / "s.db", "ttl_seconds": 1,
+                           "reconcile_min_interval_ms": 0, **overrides})  # fmt: skip
+    clock = clock or SystemClock()
+    venue = FakeVenue(clock)
+    store = StateStore(settings.state_db_path)
+    deps = RuntimeDeps(settings=settings, gate=ArmingGate.from_settings(settings), clock=clock, market_data=venue,
+                       reader=venue, gateway=venue, store=store,
+                       strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps))  # fmt: skip
+    return deps, venue, store
+
+
+def actor_threads():
+    return [t for t in threading.enumerate() if "Actor" in t.name]
+
+
+def test_restart_budget_spent_stops_the_run_non_zero(tmp_path):
+    deps, venue, store = make(tmp_path, actor_restart_budget=1)
+    opts = RuntimeOptions(max_cycles=10, cycle_seconds=0.01, fault=FaultPlan(actor="risk_gate", times=5))
+    result = run_session(opts, deps)
+    assert result.exit_code == 1
+    assert "restart budget spent" in result.summary.anomalies
+    assert deps.gate.safe_mode_cause == "actor_failure:risk_gate"
+    assert (
+        store.query("SELECT count(*) FROM alerts WHERE reason_code = ?", [rc.SUPERVISOR_RESTART_BUDGET_SPENT])[0][0]
+        == 1
+    )
+    assert venue.write_attempts == [] and not actor_threads()
+
+
+def test_failure_in_on_start_is_supervised(tmp_path):
+    deps, venue, store = make(tmp_path)
+    result = run_session(RuntimeOptions(max_cycles=2, cycle_seconds=0.01,
+                                        fault=FaultPlan(actor="reconciler", phase="start")), deps)  # fmt: skip
+    assert deps.gate.safe_mode_cause == "actor_failure:reconciler"
+    assert result.exit_code == 1 and venue.write_attempts == []
+    codes = [r[0] for r in store.query("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY'")]
+    assert codes == [rc.RISK_SAFE_MODE] * 2  # the graph recovered, and stays observe-only
+    assert not actor_threads()
+
+
+def test_graceful_stop_cancels_open_orders_and_leaves_no_threads(tmp_path):
+    deps, venue, store = make(tmp_path, ttl_seconds=60)
+    stop = StopControl()
+    deps.stop = stop
+
+    original = venue.submit_order
+
+    def submit_then_signal(intent, token):
+        ack = original(intent, token)
+        stop.request()  # as SIGTERM would, mid-cycle
+        return ack
+
+    venue.submit_order = submit_then_signal  # type: ignore[method-assign]
+    result = run_session(RuntimeOptions(max_cycles=None, cycle_seconds=0.01), deps)
+    assert result.exit_code == 0
+    assert venue.write_attempts == ["submit", "cancel"]
+    assert store.query("SELECT status FROM orders") == [("CANCELLED",)]
+    assert not actor_threads()
+
+
+def test_second_signal_stops_at_once(tmp_path):
+    deps, venue, _ = make(tmp_path)
+    deps.stop.request()
+    deps.stop.request()
+    result = run_session(RuntimeOptions(max_cycles=None, cycle_seconds=0.01), deps)
+    assert result.exit_code == 130 and venue.write_attempts == [] and not actor_threads()
+
+
+def test_virtual_clock_drives_the_cycle_interval(tmp_path):
+    clock = VirtualClock()
+    deps, venue, store = make(tmp_path, clock=clock, ttl_seconds=30)
+    start = clock.wall_ms()
+    result = run_session(RuntimeOptions(max_cycles=5, cycle_seconds=10.0, cancel_on_exit=False), deps)
+    assert result.exit_code == 0 and result.summary.cycles == 5
+    assert clock.wall_ms() - start >= 40_000  # four waits of 10 s, none of them slept
+    codes = [r[0] for r in store.query("SELECT reason_code FROM decisions ORDER BY cycle_id")]
+    assert codes[0] == rc.ORDER_SUBMITTED and codes[1] == rc.STRATEGY_ORDER_ACTIVE
+    assert rc.ORDER_TTL_CANCEL in codes  # 30 s TTL passes in virtual time
+
+
+def test_rejects_are_recorded_and_are_an_anomaly(tmp_path):
+    deps, venue, store = make(tmp_path)
+    venue.faults.reject_orders = True
+    result = run_session(RuntimeOptions(max_cycles=1), deps)
+    assert result.exit_code == 1 and result.summary.rejected == 1
+    assert store.query("SELECT status FROM orders") == [("REJECTED",)]
+
+
+def test_kill_switch_cancels_only_owned_orders(tmp_path):
+    deps, venue, store = make(tmp_path, ttl_seconds=60)
+    run_session(RuntimeOptions(max_cycles=1, cancel_on_exit=False), deps)
+    foreign = venue.place_foreign("BTCTRY", "someone-else", Decimal(1_000_000), Decimal("0.001"))
+    deps2, _, _ = make(tmp_path, ttl_seconds=60, kill_switch=True)
+    deps2.market_data = deps2.reader = deps2.gateway = venue
+    deps2.store = store
+    result = run_session(RuntimeOptions(max_cycles=1), deps2)
+    assert result.exit_code == 0
+    assert venue.write_attempts == ["submit", "cancel"]
+    assert venue.orders[foreign.exchange_order_id].status.value == "Untouched"
+    assert store.query("SELECT reason_code FROM decisions WHERE run_id = ?", [deps2.run_id]) == [
+        (rc.KILL_SWITCH_CANCEL,)
+    ]
+
+
+def test_stale_streak_latches_safe_mode(tmp_path):
+    deps, venue, store = make(tmp_path, safe_mode_stale_cycles=2, max_market_data_age_ms=100)
+    venue.faults.stale_ms = 5000
+    result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=0.01), deps)
+    assert deps.gate.safe_mode_cause == "stale_market_data" and result.exit_code == 1
+    assert store.query("SELECT reason_code FROM decisions WHERE symbol = '*'") == [(rc.SUPERVISOR_SAFE_MODE,)]
+    assert venue.write_attempts == []
