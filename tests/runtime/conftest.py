@@ -93,8 +93,16 @@ def run_against(
     md = build_market_data(settings, http)
     reader = reader_wrapper(exchange) if reader_wrapper else exchange
     strategy = strategy or CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=False)
-    deps = RuntimeDeps(settings=settings, gate=gate, clock=SystemClock(), market_data=md, reader=reader,
-                       gateway=exchange, store=store, strategy=strategy)  # fmt: skip
+    deps = RuntimeDeps(
+        settings=settings,
+        gate=gate,
+        clock=SystemClock(),
+        market_data=md,
+        reader=reader,
+        gateway=exchange,
+        store=store,
+        strategy=strategy,
+    )
     try:
         result = run_session(options, deps)
     finally:

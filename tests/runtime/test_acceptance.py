@@ -40,8 +40,13 @@ def test_a_dry_run_loop_records_every_cycle_and_writes_nothing(harness):
 
 def test_b_no_write_unless_fully_armed(harness):
     gates = ("live_trading", "live_trading_ack", "dry_run", "kill_switch", "safe_mode")
-    armed_value = {"live_trading": True, "live_trading_ack": "I_UNDERSTAND", "dry_run": False, "kill_switch": False,
-                   "safe_mode": False}  # fmt: skip
+    armed_value = {
+        "live_trading": True,
+        "live_trading_ack": "I_UNDERSTAND",
+        "dry_run": False,
+        "kill_switch": False,
+        "safe_mode": False,
+    }
     safe_value = {
         "live_trading": False,
         "live_trading_ack": "",
@@ -151,8 +156,13 @@ def test_e_dropped_response_is_unknown_blocks_symbol_and_is_resolved_without_dup
 
 def test_f_actor_failure_latches_safe_mode_and_cancels_still_work(harness):
     settings = harness.armed()
-    options = RuntimeOptions(command="canary_loop", max_cycles=16, cycle_seconds=0.1, ttl_seconds=1,
-                             fault=FaultPlan(actor="strategy", phase="receive", cycle_id=3))  # fmt: skip
+    options = RuntimeOptions(
+        command="canary_loop",
+        max_cycles=16,
+        cycle_seconds=0.1,
+        ttl_seconds=1,
+        fault=FaultPlan(actor="strategy", phase="receive", cycle_id=3),
+    )
     run = harness.run(settings, options)
     assert run.gate.safe_mode_cause == "actor_failure:strategy"
     esc = run.rows("SELECT reason_code, details FROM decisions WHERE symbol = '*'")
@@ -176,9 +186,14 @@ def test_h_second_instance_on_same_scope_is_refused(harness, capsys):
     from btcbot.lock import InstanceLock
 
     settings = harness.settings()
-    env = {"BTCTURK_BASE_URL": harness.sim.rest_url, "STATE_DB_PATH": str(settings.state_db_path),
-           "BTCTURK_API_KEY": harness.sim.api_key, "BTCTURK_API_SECRET": harness.sim.api_secret,
-           "TRACE_SINK_ENABLED": "false", "OTEL_SDK_DISABLED": "true"}  # fmt: skip
+    env = {
+        "BTCTURK_BASE_URL": harness.sim.rest_url,
+        "STATE_DB_PATH": str(settings.state_db_path),
+        "BTCTURK_API_KEY": harness.sim.api_key,
+        "BTCTURK_API_SECRET": harness.sim.api_secret,
+        "TRACE_SINK_ENABLED": "false",
+        "OTEL_SDK_DISABLED": "true",
+    }
     mp = pytest.MonkeyPatch()
     try:
         for k, v in env.items():

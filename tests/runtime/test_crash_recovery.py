@@ -27,20 +27,46 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 def _env(harness) -> dict[str, str]:
     s = harness.settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "BTCTURK_"))}
-    env.update({
-        "BTCTURK_BASE_URL": harness.sim.rest_url, "BTCTURK_WS_URL": harness.sim.ws_url,
-        "BTCTURK_API_KEY": harness.sim.api_key, "BTCTURK_API_SECRET": harness.sim.api_secret,
-        "STATE_DB_PATH": str(s.state_db_path), "LIVE_TRADING": "true", "LIVE_TRADING_ACK": "I_UNDERSTAND",
-        "DRY_RUN": "false", "KILL_SWITCH": "false", "SAFE_MODE": "false", "TTL_SECONDS": "60",
-        "CANCEL_OPEN_ORDERS_ON_STOP": "false", "TRACE_SINK_ENABLED": "false", "OTEL_SDK_DISABLED": "true",
-        "RECONCILE_MIN_INTERVAL_MS": "0",
-    })  # fmt: skip
+    env.update(
+        {
+            "BTCTURK_BASE_URL": harness.sim.rest_url,
+            "BTCTURK_WS_URL": harness.sim.ws_url,
+            "BTCTURK_API_KEY": harness.sim.api_key,
+            "BTCTURK_API_SECRET": harness.sim.api_secret,
+            "STATE_DB_PATH": str(s.state_db_path),
+            "LIVE_TRADING": "true",
+            "LIVE_TRADING_ACK": "I_UNDERSTAND",
+            "DRY_RUN": "false",
+            "KILL_SWITCH": "false",
+            "SAFE_MODE": "false",
+            "TTL_SECONDS": "60",
+            "CANCEL_OPEN_ORDERS_ON_STOP": "false",
+            "TRACE_SINK_ENABLED": "false",
+            "OTEL_SDK_DISABLED": "true",
+            "RECONCILE_MIN_INTERVAL_MS": "0",
+        }
+    )
     return env
 
 
 def _canary(env: dict[str, str], max_cycles: int) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "btcbot", "canary", "loop", "--symbol", "BTCTRY", "--notional-try", "150",
-            "--ttl-seconds", "60", "--cycle-seconds", "0.2", "--max-cycles", str(max_cycles)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "btcbot",
+        "canary",
+        "loop",
+        "--symbol",
+        "BTCTRY",
+        "--notional-try",
+        "150",
+        "--ttl-seconds",
+        "60",
+        "--cycle-seconds",
+        "0.2",
+        "--max-cycles",
+        str(max_cycles),
+    ]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -75,8 +101,10 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
     orphan_cid = client_order_id(scope, "lost-decision")
     ex = BtcturkExchange.from_settings(settings)
     try:
-        ex.submit_order(OrderIntent("BTCTRY", OrderSide.BUY, Decimal(1_000_000), Decimal("0.0002"), orphan_cid),
-                        ArmingGate.from_settings(settings).submit_token())  # fmt: skip
+        ex.submit_order(
+            OrderIntent("BTCTRY", OrderSide.BUY, Decimal(1_000_000), Decimal("0.0002"), orphan_cid),
+            ArmingGate.from_settings(settings).submit_token(),
+        )
     finally:
         ex.close()
 
@@ -91,8 +119,12 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
         orders = dict(con.execute("SELECT client_order_id, status FROM orders").fetchall())
         events = con.execute("SELECT client_order_id, event FROM order_events ORDER BY ts").fetchall()
         alerts = [r[0] for r in con.execute("SELECT reason_code FROM alerts").fetchall()]
-        codes = [r[0] for r in con.execute(
-            "SELECT reason_code FROM decisions WHERE run_id IN (SELECT run_id FROM runs)").fetchall()]  # fmt: skip
+        codes = [
+            r[0]
+            for r in con.execute(
+                "SELECT reason_code FROM decisions WHERE run_id IN (SELECT run_id FROM runs)"
+            ).fetchall()
+        ]
     assert orders[crashed_cid] == "OPEN" and (crashed_cid, "resolved") in events
     assert orders[orphan_cid] == "OPEN" and (orphan_cid, "orphan") in events
     assert rc.RECONCILE_ORPHAN_FOUND in alerts

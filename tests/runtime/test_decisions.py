@@ -79,8 +79,12 @@ class TestCanary:
     def test_one_at_a_time_and_once(self):
         rec = new_intent_record(
             OrderIntent("BTCTRY", OrderSide.BUY, Decimal(1), Decimal(1), "c1"),
-            run_id="r", cycle_id=1, now_ms=NOW_MS, ttl_seconds=30, decision_id="d",
-        )  # fmt: skip
+            run_id="r",
+            cycle_id=1,
+            now_ms=NOW_MS,
+            ttl_seconds=30,
+            decision_id="d",
+        )
         assert CanaryStrategy(Decimal(150), Decimal(20)).propose(sinput([rec])).skip_reason == rc.STRATEGY_ORDER_ACTIVE
         once = CanaryStrategy(Decimal(150), Decimal(20), first_cycle_only=True)
         assert once.propose(sinput(cycle_id=2)).skip_reason == rc.STRATEGY_NO_INTENT
@@ -94,9 +98,14 @@ def intent(price="1996000", qty="0.00007", cid="c1", side=OrderSide.BUY):
 
 
 def gate(intents, *, limits=LIMITS, live=(), balances=None, ks=False, sm=False, ref=Decimal(2000500)):
-    return assess([RiskInput("BTCTRY", tuple(intents), btctry_rules(), ref)], limits=limits, live_orders=live,
-                  free_balances=balances if balances is not None else {"TRY": Decimal(10_000), "BTC": Decimal(1)},
-                  kill_switch=ks, safe_mode_latched=sm)[0]  # fmt: skip
+    return assess(
+        [RiskInput("BTCTRY", tuple(intents), btctry_rules(), ref)],
+        limits=limits,
+        live_orders=live,
+        free_balances=balances if balances is not None else {"TRY": Decimal(10_000), "BTC": Decimal(1)},
+        kill_switch=ks,
+        safe_mode_latched=sm,
+    )[0]
 
 
 class TestRiskGate:
@@ -117,18 +126,30 @@ class TestRiskGate:
         ("intents", "limits", "balances", "code"),
         [
             ([intent(), intent(cid="c2")], None, None, rc.RISK_MAX_ORDERS_PER_CYCLE),
-            ([intent(qty="0.0001")], RiskLimits(5, 5, Decimal(150), Decimal(300), Decimal(10), Decimal(2)), None,
-             rc.RISK_NOTIONAL_CAP_PER_CYCLE),
-            ([intent(qty="0.0001")], RiskLimits(5, 5, Decimal(300), Decimal(150), Decimal(10), Decimal(2)), None,
-             rc.RISK_MAX_NOTIONAL_PER_ORDER),
+            (
+                [intent(qty="0.0001")],
+                RiskLimits(5, 5, Decimal(150), Decimal(300), Decimal(10), Decimal(2)),
+                None,
+                rc.RISK_NOTIONAL_CAP_PER_CYCLE,
+            ),
+            (
+                [intent(qty="0.0001")],
+                RiskLimits(5, 5, Decimal(300), Decimal(150), Decimal(10), Decimal(2)),
+                None,
+                rc.RISK_MAX_NOTIONAL_PER_ORDER,
+            ),
             ([intent(qty="0.000004")], None, None, rc.RISK_MIN_NOTIONAL),
             ([intent(qty="0.00004")], None, None, rc.RISK_EXCHANGE_MIN_NOTIONAL),
             ([intent(price="1900000")], None, None, rc.RISK_PRICE_COLLAR),
             ([intent()], None, {"TRY": Decimal(100)}, rc.RISK_INSUFFICIENT_BALANCE),
-            ([intent(side=OrderSide.SELL, price="2001000")], None, {"BTC": Decimal("0.00001")},
-             rc.RISK_INSUFFICIENT_BALANCE),
+            (
+                [intent(side=OrderSide.SELL, price="2001000")],
+                None,
+                {"BTC": Decimal("0.00001")},
+                rc.RISK_INSUFFICIENT_BALANCE,
+            ),
         ],
-    )  # fmt: skip
+    )
     def test_each_refusal_has_its_code(self, intents, limits, balances, code):
         v = gate(intents, limits=limits or LIMITS, balances=balances)
         assert v.refusal == code
@@ -145,20 +166,51 @@ class TestRiskGate:
 
 
 def record(status=OrderStatus.OPEN, xid=1, cid="btcbot-s-1", created=NOW_MS):
-    r = OrderRecord(cid, "BTCTRY", OrderSide.BUY, OrderMethod.LIMIT, Decimal(100), Decimal(1), OrderStatus.INTENT,
-                    "r", 1, created, created, 30)  # fmt: skip
+    r = OrderRecord(
+        cid,
+        "BTCTRY",
+        OrderSide.BUY,
+        OrderMethod.LIMIT,
+        Decimal(100),
+        Decimal(1),
+        OrderStatus.INTENT,
+        "r",
+        1,
+        created,
+        created,
+        30,
+    )
     return replace(r, status=status, exchange_order_id=xid)
 
 
 def venue(xid=1, cid="btcbot-s-1", status=VenueOrderStatus.UNTOUCHED, left="1"):
-    return VenueOrder(xid, cid, "BTCTRY", OrderSide.BUY, OrderMethod.LIMIT, Decimal(100), Decimal(1), Decimal(left),
-                      status, NOW_MS, NOW_MS)  # fmt: skip
+    return VenueOrder(
+        xid,
+        cid,
+        "BTCTRY",
+        OrderSide.BUY,
+        OrderMethod.LIMIT,
+        Decimal(100),
+        Decimal(1),
+        Decimal(left),
+        status,
+        NOW_MS,
+        NOW_MS,
+    )
 
 
 def rec_(records, open_=(), lookups=None, known=None, now=NOW_MS + 10):
-    return reconcile(records, venue_open=list(open_), lookups=lookups or {}, owned_prefix="btcbot-s-",
-                     known_client_ids=frozenset(known if known is not None else [r.client_order_id for r in records]),
-                     now_ms=now, run_id="r2", cycle_id=3, default_ttl_seconds=30)  # fmt: skip
+    return reconcile(
+        records,
+        venue_open=list(open_),
+        lookups=lookups or {},
+        owned_prefix="btcbot-s-",
+        known_client_ids=frozenset(known if known is not None else [r.client_order_id for r in records]),
+        now_ms=now,
+        run_id="r2",
+        cycle_id=3,
+        default_ttl_seconds=30,
+    )
 
 
 class TestLifecycleAndReconcile:

@@ -15,19 +15,34 @@ from btcbot.settings import Settings
 from btcbot.storage import StateStore
 from btcbot.testing.runtime_fakes import FakeVenue
 
-ARMED = {"live_trading": True, "live_trading_ack": "I_UNDERSTAND", "dry_run": False, "kill_switch": False,
-         "safe_mode": False, "btcturk_api_key": "k", "btcturk_api_secret": "s"}  # fmt: skip
+ARMED = {
+    "live_trading": True,
+    "live_trading_ack": "I_UNDERSTAND",
+    "dry_run": False,
+    "kill_switch": False,
+    "safe_mode": False,
+    "btcturk_api_key": "k",
+    "btcturk_api_secret": "s",
+}
 
 
 def make(tmp_path, clock=None, **overrides):
-    settings = Settings(**{**ARMED, "state_db_path": tmp_path / "s.db", "ttl_seconds": 1,
-                           "reconcile_min_interval_ms": 0, **overrides})  # fmt: skip
+    settings = Settings(
+        **{**ARMED, "state_db_path": tmp_path / "s.db", "ttl_seconds": 1, "reconcile_min_interval_ms": 0, **overrides}
+    )
     clock = clock or SystemClock()
     venue = FakeVenue(clock)
     store = StateStore(settings.state_db_path)
-    deps = RuntimeDeps(settings=settings, gate=ArmingGate.from_settings(settings), clock=clock, market_data=venue,
-                       reader=venue, gateway=venue, store=store,
-                       strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps))  # fmt: skip
+    deps = RuntimeDeps(
+        settings=settings,
+        gate=ArmingGate.from_settings(settings),
+        clock=clock,
+        market_data=venue,
+        reader=venue,
+        gateway=venue,
+        store=store,
+        strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps),
+    )
     return deps, venue, store
 
 
@@ -51,8 +66,9 @@ def test_restart_budget_spent_stops_the_run_non_zero(tmp_path):
 
 def test_failure_in_on_start_is_supervised(tmp_path):
     deps, venue, store = make(tmp_path)
-    result = run_session(RuntimeOptions(max_cycles=2, cycle_seconds=0.01,
-                                        fault=FaultPlan(actor="reconciler", phase="start")), deps)  # fmt: skip
+    result = run_session(
+        RuntimeOptions(max_cycles=2, cycle_seconds=0.01, fault=FaultPlan(actor="reconciler", phase="start")), deps
+    )
     assert deps.gate.safe_mode_cause == "actor_failure:reconciler"
     assert result.exit_code == 1 and venue.write_attempts == []
     codes = [r[0] for r in store.query("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY'")]
@@ -90,7 +106,7 @@ def test_second_signal_stops_at_once(tmp_path):
 
 def test_virtual_clock_drives_the_cycle_interval(tmp_path):
     clock = VirtualClock()
-    deps, venue, store = make(tmp_path, clock=clock, ttl_seconds=30)
+    deps, _, store = make(tmp_path, clock=clock, ttl_seconds=30)
     start = clock.wall_ms()
     result = run_session(RuntimeOptions(max_cycles=5, cycle_seconds=10.0, cancel_on_exit=False), deps)
     assert result.exit_code == 0 and result.summary.cycles == 5

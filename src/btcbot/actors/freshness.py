@@ -52,8 +52,9 @@ class FreshnessGuardActor(BtcbotActor):
                     details.append(("best_bid", str(sb.book.best_bid)))
                     details.append(("best_ask", str(sb.book.best_ask)))
                 outcomes.append(
-                    SymbolOutcome(sb.symbol, "block", v.reason_code or rc.MARKET_DATA_UNAVAILABLE, tuple(details),
-                                  v.age_ms)
-                )  # fmt: skip
+                    SymbolOutcome(
+                        sb.symbol, "block", v.reason_code or rc.MARKET_DATA_UNAVAILABLE, tuple(details), v.age_ms
+                    )
+                )
             trace = inject()
         self.tell("strategy", BooksChecked(ctx=message.ctx, fresh=tuple(fresh), outcomes=tuple(outcomes), trace=trace))

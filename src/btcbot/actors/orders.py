@@ -121,28 +121,46 @@ class OrderManagerActor(BtcbotActor):
     def _ttl_outcome(o: SymbolOutcome, cid: str | None) -> SymbolOutcome:
         if cid is None or o.action in ("submit", "would_submit", "block"):
             return o
-        return replace(o, action="cancel", reason_code=rc.ORDER_TTL_CANCEL, client_order_id=cid,
-                       details=(*o.details, ("was", o.reason_code)))  # fmt: skip
+        return replace(
+            o,
+            action="cancel",
+            reason_code=rc.ORDER_TTL_CANCEL,
+            client_order_id=cid,
+            details=(*o.details, ("was", o.reason_code)),
+        )
 
     def _place(
         self, ctx: CycleContext, intent: OrderIntent, age: float | None, stats: CycleStats, trace: dict[str, str]
     ) -> tuple[SymbolOutcome, CycleStats]:
         details: tuple[tuple[str, str], ...] = (
-            ("side", intent.side.value), ("price", str(intent.price)), ("quantity", str(intent.quantity)),
+            ("side", intent.side.value),
+            ("price", str(intent.price)),
+            ("quantity", str(intent.quantity)),
             ("notional", str(intent.notional)),
-        )  # fmt: skip
+        )
         cid = intent.client_order_id
         if not self._gate.live:
             reasons = ",".join(self._gate.blocking_reasons())
             return (
-                SymbolOutcome(intent.symbol, "would_submit", rc.DRY_RUN_WOULD_SUBMIT,
-                              (*details, ("arm_reasons", reasons)), age, cid),
+                SymbolOutcome(
+                    intent.symbol,
+                    "would_submit",
+                    rc.DRY_RUN_WOULD_SUBMIT,
+                    (*details, ("arm_reasons", reasons)),
+                    age,
+                    cid,
+                ),
                 replace(stats, would_submit=stats.would_submit + 1),
-            )  # fmt: skip
+            )
         now = self._now()
-        record = new_intent_record(intent, run_id=ctx.run_id, cycle_id=ctx.cycle_id, now_ms=now,
-                                   ttl_seconds=self._ttl_seconds,
-                                   decision_id=decision_id(ctx.run_id, ctx.cycle_id, intent.symbol))  # fmt: skip
+        record = new_intent_record(
+            intent,
+            run_id=ctx.run_id,
+            cycle_id=ctx.cycle_id,
+            now_ms=now,
+            ttl_seconds=self._ttl_seconds,
+            decision_id=decision_id(ctx.run_id, ctx.cycle_id, intent.symbol),
+        )
         self._save(record, "intent")
         with start_span(
             "db_flush", carrier=trace, attributes={"btcbot.actor": self.actor_name, "btcbot.write_ahead": True}
@@ -160,8 +178,9 @@ class OrderManagerActor(BtcbotActor):
                 set_error(span, "not_armed")
                 record = advance(record, S.NOT_SENT, self._now(), last_error=str(exc)[:200])
                 self._save(record, "not_sent")
-                return SymbolOutcome(intent.symbol, "refuse", rc.ORDER_NOT_SENT, (*details, ("why", str(exc)[:200])),
-                                     age, cid), stats  # fmt: skip
+                return SymbolOutcome(
+                    intent.symbol, "refuse", rc.ORDER_NOT_SENT, (*details, ("why", str(exc)[:200])), age, cid
+                ), stats
             except RejectedByVenue as exc:
                 set_error(span, "rejected")
                 record = advance(record, S.REJECTED, self._now(), last_error=f"{exc.venue_code}: {exc}"[:200])
@@ -169,10 +188,16 @@ class OrderManagerActor(BtcbotActor):
                 metrics.orders_submitted.add(1, {"symbol": intent.symbol})
                 metrics.orders_rejected.add(1, {"symbol": intent.symbol})
                 return (
-                    SymbolOutcome(intent.symbol, "submit", rc.ORDER_REJECTED,
-                                  (*details, ("venue_code", str(exc.venue_code))), age, cid),
+                    SymbolOutcome(
+                        intent.symbol,
+                        "submit",
+                        rc.ORDER_REJECTED,
+                        (*details, ("venue_code", str(exc.venue_code))),
+                        age,
+                        cid,
+                    ),
                     replace(stats, submitted=stats.submitted + 1, rejected=stats.rejected + 1),
-                )  # fmt: skip
+                )
             except ExchangeError as exc:
                 # Anything else after the token was minted may have reached the venue: UNKNOWN, never retried.
                 set_error(span, "unknown")
@@ -181,30 +206,56 @@ class OrderManagerActor(BtcbotActor):
                 self._save(record, "unknown", error=type(exc).__name__)
                 metrics.orders_submitted.add(1, {"symbol": intent.symbol})
                 metrics.orders_unknown.add(1, {"symbol": intent.symbol})
-                self._store.insert("alerts", [alert_row(
-                    run_id=ctx.run_id, now_ms=now, severity="warning", kind="unknown_order",
-                    reason_code=rc.ORDER_UNKNOWN, message="submit outcome unknown; symbol blocked until reconciled",
-                    details={"client_order_id": cid, "symbol": intent.symbol})])  # fmt: skip
+                self._store.insert(
+                    "alerts",
+                    [
+                        alert_row(
+                            run_id=ctx.run_id,
+                            now_ms=now,
+                            severity="warning",
+                            kind="unknown_order",
+                            reason_code=rc.ORDER_UNKNOWN,
+                            message="submit outcome unknown; symbol blocked until reconciled",
+                            details={"client_order_id": cid, "symbol": intent.symbol},
+                        )
+                    ],
+                )
                 return (
-                    SymbolOutcome(intent.symbol, "submit", rc.ORDER_UNKNOWN, (*details, ("error", type(exc).__name__)),
-                                  age, cid),
-                    replace(stats, submitted=stats.submitted + 1, unknown=stats.unknown + 1,
-                            alerts=(*stats.alerts, rc.ORDER_UNKNOWN)),
-                )  # fmt: skip
+                    SymbolOutcome(
+                        intent.symbol, "submit", rc.ORDER_UNKNOWN, (*details, ("error", type(exc).__name__)), age, cid
+                    ),
+                    replace(
+                        stats,
+                        submitted=stats.submitted + 1,
+                        unknown=stats.unknown + 1,
+                        alerts=(*stats.alerts, rc.ORDER_UNKNOWN),
+                    ),
+                )
             latency = (self.services.clock.monotonic_ns() - sent_ns) / 1e6
             span.set_attribute("btcbot.order.exchange_id", ack.exchange_order_id)
         now = self._now()
-        record = advance(record, S.OPEN, now, exchange_order_id=ack.exchange_order_id, acked_ms=now,
-                         submit_latency_ms=latency)  # fmt: skip
+        record = advance(
+            record, S.OPEN, now, exchange_order_id=ack.exchange_order_id, acked_ms=now, submit_latency_ms=latency
+        )
         self._save(record, "acked", latency_ms=round(latency, 3))
         metrics.orders_submitted.add(1, {"symbol": intent.symbol})
         metrics.order_submit_latency_ms.record(latency, {"symbol": intent.symbol})
         return (
-            SymbolOutcome(intent.symbol, "submit", rc.ORDER_SUBMITTED,
-                          (*details, ("exchange_order_id", str(ack.exchange_order_id))), age, cid),
-            replace(stats, submitted=stats.submitted + 1, acknowledged=stats.acknowledged + 1,
-                    submit_latencies_ms=(*stats.submit_latencies_ms, latency)),
-        )  # fmt: skip
+            SymbolOutcome(
+                intent.symbol,
+                "submit",
+                rc.ORDER_SUBMITTED,
+                (*details, ("exchange_order_id", str(ack.exchange_order_id))),
+                age,
+                cid,
+            ),
+            replace(
+                stats,
+                submitted=stats.submitted + 1,
+                acknowledged=stats.acknowledged + 1,
+                submit_latencies_ms=(*stats.submit_latencies_ms, latency),
+            ),
+        )
 
     # ----- cancels -----
     def _cancel(self, record: OrderRecord, token_kind: str, trace: dict[str, str], why: str) -> bool:
@@ -213,9 +264,8 @@ class OrderManagerActor(BtcbotActor):
         attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": record.client_order_id, "btcbot.why": why}
         with start_span("order_cancel", carrier=trace, attributes=attrs) as span:
             try:
-                token = (
-                    self._gate.protective_cancel_token() if token_kind == "protective" else self._gate.cancel_token()
-                )
+                protective = token_kind == "protective"  # noqa: S105 - a token kind, not a secret
+                token = self._gate.protective_cancel_token() if protective else self._gate.cancel_token()
                 self._gateway.cancel_order(record.exchange_order_id, token)
             except NotArmedError:
                 set_error(span, "not_armed")
@@ -265,10 +315,15 @@ class OrderManagerActor(BtcbotActor):
         self.tell(
             "reconciler",
             ReconcileRequested(
-                ctx=ctx, records=live, known_client_ids=frozenset(r.client_order_id for r in live),
-                outcomes=outcomes, stats=stats, force=force or unsettled or stats.submitted > 0, trace=trace,
+                ctx=ctx,
+                records=live,
+                known_client_ids=frozenset(r.client_order_id for r in live),
+                outcomes=outcomes,
+                stats=stats,
+                force=force or unsettled or stats.submitted > 0,
+                trace=trace,
             ),
-        )  # fmt: skip
+        )
 
     def _on_reconciled(self, msg: ReconcileCompleted) -> None:
         stats = msg.stats
@@ -291,17 +346,29 @@ class OrderManagerActor(BtcbotActor):
                 self._save(rec, "orphan")
             now = self._now()
             if out.alerts:
-                self._store.insert("alerts", [
-                    alert_row(run_id=ctx.run_id, now_ms=now, severity=a.severity, kind=a.kind,
-                              reason_code=a.reason_code, message=a.message,
-                              details={"client_order_id": a.client_order_id})
-                    for a in out.alerts
-                ])  # fmt: skip
+                self._store.insert(
+                    "alerts",
+                    [
+                        alert_row(
+                            run_id=ctx.run_id,
+                            now_ms=now,
+                            severity=a.severity,
+                            kind=a.kind,
+                            reason_code=a.reason_code,
+                            message=a.message,
+                            details={"client_order_id": a.client_order_id},
+                        )
+                        for a in out.alerts
+                    ],
+                )
             stats = replace(
-                stats, filled=stats.filled + filled, cancelled=stats.cancelled + cancelled,
-                orphans=stats.orphans + len(out.adopted), unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
+                stats,
+                filled=stats.filled + filled,
+                cancelled=stats.cancelled + cancelled,
+                orphans=stats.orphans + len(out.adopted),
+                unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
                 alerts=(*stats.alerts, *(a.reason_code for a in out.alerts)),
-            )  # fmt: skip
+            )
         if msg.free_balances is not None:
             self._balances = msg.free_balances
         if msg.lag_ms is not None:
@@ -309,6 +376,12 @@ class OrderManagerActor(BtcbotActor):
         self._ledger.prune_terminal()
         self.tell(
             "state_writer",
-            RecordCycle(ctx=ctx, outcomes=msg.outcomes, live_orders=self._ledger.live(),
-                        free_balances=self._balances, stats=stats, trace=msg.trace),
-        )  # fmt: skip
+            RecordCycle(
+                ctx=ctx,
+                outcomes=msg.outcomes,
+                live_orders=self._ledger.live(),
+                free_balances=self._balances,
+                stats=stats,
+                trace=msg.trace,
+            ),
+        )

@@ -86,10 +86,16 @@ class ReconcilerActor(BtcbotActor):
                     lookups = self._lookup(needs_lookup(message.records, venue_open))
                     balances = tuple((b.asset.upper(), b.free) for b in self._reader.balances())
                     outcome = reconcile(
-                        message.records, venue_open=venue_open, lookups=lookups, owned_prefix=self._prefix,
-                        known_client_ids=message.known_client_ids, now_ms=clock.wall_ms(), run_id=ctx.run_id,
-                        cycle_id=ctx.cycle_id, default_ttl_seconds=self._ttl,
-                    )  # fmt: skip
+                        message.records,
+                        venue_open=venue_open,
+                        lookups=lookups,
+                        owned_prefix=self._prefix,
+                        known_client_ids=message.known_client_ids,
+                        now_ms=clock.wall_ms(),
+                        run_id=ctx.run_id,
+                        cycle_id=ctx.cycle_id,
+                        default_ttl_seconds=self._ttl,
+                    )
                     lag = float(clock.wall_ms() - t0)
                     get_metrics().reconcile_lag_ms.record(lag)
                     span.set_attribute("btcbot.reconcile.updates", len(outcome.updates))
@@ -104,6 +110,13 @@ class ReconcilerActor(BtcbotActor):
             trace = message.trace
         self.tell(
             "order_manager",
-            ReconcileCompleted(ctx=ctx, outcome=outcome, free_balances=balances, lag_ms=lag,
-                               outcomes=message.outcomes, stats=stats, trace=trace),
-        )  # fmt: skip
+            ReconcileCompleted(
+                ctx=ctx,
+                outcome=outcome,
+                free_balances=balances,
+                lag_ms=lag,
+                outcomes=message.outcomes,
+                stats=stats,
+                trace=trace,
+            ),
+        )

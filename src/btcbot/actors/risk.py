@@ -54,5 +54,13 @@ class RiskGateActor(BtcbotActor):
                     cid = v.details[0][1] if v.refusal == rc.RISK_UNKNOWN_ORDER and v.details else None
                     outcomes.append(SymbolOutcome(v.symbol, action, v.refusal, v.details, ages.get(v.symbol), cid))
             trace = inject()
-        self.tell("order_manager", RiskAssessed(ctx=ctx, verdicts=tuple(approved), market_data_ages=tuple(ages.items()),
-                                                outcomes=tuple(outcomes), trace=trace))  # fmt: skip
+        self.tell(
+            "order_manager",
+            RiskAssessed(
+                ctx=ctx,
+                verdicts=tuple(approved),
+                market_data_ages=tuple(ages.items()),
+                outcomes=tuple(outcomes),
+                trace=trace,
+            ),
+        )

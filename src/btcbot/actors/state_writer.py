@@ -45,15 +45,32 @@ class StateWriterActor(BtcbotActor):
             ]
             self._store.insert("decisions", rows)
             duration = (self.services.clock.monotonic_ns() - ctx.started_monotonic_ns) / 1e6
-            self._store.insert("cycles", [cycle_row(
-                run_id=ctx.run_id, cycle_id=ctx.cycle_id, started_ms=ctx.started_wall_ms, ended_ms=now, mode=mode,
-                duration_ms=duration, outcome_reason_code=cycle_reason([o.reason_code for o in outcomes]),
-                trace_id=ctx.trace_id)])  # fmt: skip
+            self._store.insert(
+                "cycles",
+                [
+                    cycle_row(
+                        run_id=ctx.run_id,
+                        cycle_id=ctx.cycle_id,
+                        started_ms=ctx.started_wall_ms,
+                        ended_ms=now,
+                        mode=mode,
+                        duration_ms=duration,
+                        outcome_reason_code=cycle_reason([o.reason_code for o in outcomes]),
+                        trace_id=ctx.trace_id,
+                    )
+                ],
+            )
             get_metrics().cycle_duration_ms.record(duration)
         with start_span("db_flush", carrier=message.trace, attributes={"btcbot.actor": self.actor_name}):
             self._store.flush()
         self.services.control.put(
-            CycleCompleted(ctx=ctx, outcomes=outcomes, live_orders=message.live_orders,
-                           free_balances=message.free_balances, stats=message.stats, flushed=True,
-                           trace=message.trace)
-        )  # fmt: skip
+            CycleCompleted(
+                ctx=ctx,
+                outcomes=outcomes,
+                live_orders=message.live_orders,
+                free_balances=message.free_balances,
+                stats=message.stats,
+                flushed=True,
+                trace=message.trace,
+            )
+        )

@@ -38,28 +38,51 @@ class StrategyActor(BtcbotActor):
             for fb in message.fresh:
                 rules = self._rules.get(fb.symbol)
                 if rules is None:
-                    outcomes.append(SymbolOutcome(fb.symbol, "refuse", rc.RISK_SYMBOL_NOT_TRADABLE,
-                                                  (("why", "no exchange rules for symbol"),), fb.verdict.age_ms))  # fmt: skip
+                    outcomes.append(
+                        SymbolOutcome(
+                            fb.symbol,
+                            "refuse",
+                            rc.RISK_SYMBOL_NOT_TRADABLE,
+                            (("why", "no exchange rules for symbol"),),
+                            fb.verdict.age_ms,
+                        )
+                    )
                     continue
                 unknown = [r for r in ctx.live_on(fb.symbol) if r.status is OrderStatus.UNKNOWN]
                 if unknown:
                     # Blocked before the strategy is even asked: nothing on this symbol until it is resolved.
-                    outcomes.append(SymbolOutcome(fb.symbol, "refuse", rc.RISK_UNKNOWN_ORDER,
-                                                  (("client_order_id", unknown[0].client_order_id),),
-                                                  fb.verdict.age_ms, unknown[0].client_order_id))  # fmt: skip
+                    outcomes.append(
+                        SymbolOutcome(
+                            fb.symbol,
+                            "refuse",
+                            rc.RISK_UNKNOWN_ORDER,
+                            (("client_order_id", unknown[0].client_order_id),),
+                            fb.verdict.age_ms,
+                            unknown[0].client_order_id,
+                        )
+                    )
                     continue
-                inp = StrategyInput(ctx.run_id, ctx.cycle_id, self._scope, fb.symbol, fb.book, rules,
-                                    ctx.live_on(fb.symbol))  # fmt: skip
+                inp = StrategyInput(
+                    ctx.run_id, ctx.cycle_id, self._scope, fb.symbol, fb.book, rules, ctx.live_on(fb.symbol)
+                )
                 proposal = self._strategy.propose(inp)
                 if proposal.intents:
                     proposals.append(proposal)
                     fresh.append(fb)
                 else:
-                    outcomes.append(SymbolOutcome(fb.symbol, "skip", proposal.skip_reason or rc.STRATEGY_NO_INTENT,
-                                                  proposal.details, fb.verdict.age_ms))  # fmt: skip
+                    outcomes.append(
+                        SymbolOutcome(
+                            fb.symbol,
+                            "skip",
+                            proposal.skip_reason or rc.STRATEGY_NO_INTENT,
+                            proposal.details,
+                            fb.verdict.age_ms,
+                        )
+                    )
             trace = inject()
         self.tell(
             "risk_gate",
-            IntentsProposed(ctx=ctx, proposals=tuple(proposals), fresh=tuple(fresh), outcomes=tuple(outcomes),
-                            trace=trace),
-        )  # fmt: skip
+            IntentsProposed(
+                ctx=ctx, proposals=tuple(proposals), fresh=tuple(fresh), outcomes=tuple(outcomes), trace=trace
+            ),
+        )

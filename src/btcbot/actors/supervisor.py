@@ -100,12 +100,34 @@ class Supervisor:
         now = self.services.clock.wall_ms()
         log.error("safe mode latched: %s (%s)", cause, detail)
         get_metrics().safe_mode_escalations.add(1, {"cause": cause.split(":")[0]})
-        self._store.insert("decisions", [escalation_decision_row(
-            run_id=self._run_id, cycle_id=cycle_id, now_ms=now, reason_code=rc.SUPERVISOR_SAFE_MODE, cause=cause,
-            detail=detail, trace_id=trace_id)])  # fmt: skip
-        self._store.insert("alerts", [alert_row(
-            run_id=self._run_id, now_ms=now, severity="critical", kind="safe_mode", reason_code=rc.SUPERVISOR_SAFE_MODE,
-            message=f"safe mode latched: {cause}", details={"cause": cause, "detail": detail, "first_latch": first})])  # fmt: skip
+        self._store.insert(
+            "decisions",
+            [
+                escalation_decision_row(
+                    run_id=self._run_id,
+                    cycle_id=cycle_id,
+                    now_ms=now,
+                    reason_code=rc.SUPERVISOR_SAFE_MODE,
+                    cause=cause,
+                    detail=detail,
+                    trace_id=trace_id,
+                )
+            ],
+        )
+        self._store.insert(
+            "alerts",
+            [
+                alert_row(
+                    run_id=self._run_id,
+                    now_ms=now,
+                    severity="critical",
+                    kind="safe_mode",
+                    reason_code=rc.SUPERVISOR_SAFE_MODE,
+                    message=f"safe mode latched: {cause}",
+                    details={"cause": cause, "detail": detail, "first_latch": first},
+                )
+            ],
+        )
         self._store.flush()
 
     def handle_failure(self, failure: ActorFailed, cycle_id: int) -> bool:
@@ -115,10 +137,20 @@ class Supervisor:
         now = self.services.clock.wall_ms()
         if not self._budget.allow(now):
             self.budget_spent = True
-            self._store.insert("alerts", [alert_row(
-                run_id=self._run_id, now_ms=now, severity="critical", kind="restart_budget",
-                reason_code=rc.SUPERVISOR_RESTART_BUDGET_SPENT, message=f"restart budget spent ({failure.actor})",
-                details={"actor": failure.actor})])  # fmt: skip
+            self._store.insert(
+                "alerts",
+                [
+                    alert_row(
+                        run_id=self._run_id,
+                        now_ms=now,
+                        severity="critical",
+                        kind="restart_budget",
+                        reason_code=rc.SUPERVISOR_RESTART_BUDGET_SPENT,
+                        message=f"restart budget spent ({failure.actor})",
+                        details={"actor": failure.actor},
+                    )
+                ],
+            )
             self._store.flush()
             return False
         self.services.clock.wait(self._hard_stop, self._budget.backoff_s())
@@ -135,6 +167,17 @@ class Supervisor:
         self._store.flush()  # a restarted order manager reloads its records from the DB
         self.services.routes.set(name, self._factories[name]())
         self.restarts += 1
-        self._store.insert("alerts", [alert_row(
-            run_id=self._run_id, now_ms=self.services.clock.wall_ms(), severity="warning", kind="actor_restart",
-            reason_code=rc.SUPERVISOR_ACTOR_RESTARTED, message=f"actor {name} restarted", details={"actor": name})])  # fmt: skip
+        self._store.insert(
+            "alerts",
+            [
+                alert_row(
+                    run_id=self._run_id,
+                    now_ms=self.services.clock.wall_ms(),
+                    severity="warning",
+                    kind="actor_restart",
+                    reason_code=rc.SUPERVISOR_ACTOR_RESTARTED,
+                    message=f"actor {name} restarted",
+                    details={"actor": name},
+                )
+            ],
+        )

@@ -54,7 +54,7 @@ ACTORS: tuple[ActorSpec, ...] = (
         "supervisor",
         "one_for_one",
         ("exchange_write", "duckdb"),
-    ),  # fmt: skip
+    ),
     ActorSpec("risk_gate", "btcbot.actors.risk.RiskGateActor", "supervisor", "one_for_one", ()),
     ActorSpec("strategy", "btcbot.actors.strategy.StrategyActor", "supervisor", "one_for_one", ()),
     ActorSpec("freshness_guard", "btcbot.actors.freshness.FreshnessGuardActor", "supervisor", "one_for_one", ()),
@@ -65,5 +65,12 @@ START_ORDER: tuple[str, ...] = tuple(a.name for a in ACTORS)
 STOP_ORDER: tuple[str, ...] = tuple(reversed(START_ORDER))
 # The path one decision cycle takes (each arrow a tell).
 CYCLE_PATH: tuple[str, ...] = (
-    "feed", "freshness_guard", "strategy", "risk_gate", "order_manager", "reconciler", "order_manager", "state_writer",
-)  # fmt: skip
+    "feed",
+    "freshness_guard",
+    "strategy",
+    "risk_gate",
+    "order_manager",
+    "reconciler",
+    "order_manager",
+    "state_writer",
+)

@@ -152,8 +152,27 @@ ORDER_COLUMNS = (
 
 def record_from_row(row: tuple[Any, ...]) -> OrderRecord:
     """Inverse of ``order_row`` for a row selected with ``ORDER_COLUMNS``."""
-    (cid, xid, run_id, cycle_id, decision_id, symbol, side, method, price, qty, filled, status, created, updated,
-     submitted, acked, latency, ttl, last_error) = row  # fmt: skip
+    (
+        cid,
+        xid,
+        run_id,
+        cycle_id,
+        decision_id,
+        symbol,
+        side,
+        method,
+        price,
+        qty,
+        filled,
+        status,
+        created,
+        updated,
+        submitted,
+        acked,
+        latency,
+        ttl,
+        last_error,
+    ) = row
     rec = OrderRecord(
         client_order_id=str(cid),
         exchange_order_id=None if xid is None else int(xid),

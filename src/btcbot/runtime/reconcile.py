@@ -126,9 +126,14 @@ def reconcile(
                 updates.append(upd)
                 if upd.event == "resolved" and r.status is OrderStatus.UNKNOWN:
                     alerts.append(
-                        AlertSpec("info", "unknown_order", rc.RECONCILE_UNKNOWN_RESOLVED,
-                                  f"UNKNOWN order resolved by client id as {upd.record.status}", r.client_order_id)
-                    )  # fmt: skip
+                        AlertSpec(
+                            "info",
+                            "unknown_order",
+                            rc.RECONCILE_UNKNOWN_RESOLVED,
+                            f"UNKNOWN order resolved by client id as {upd.record.status}",
+                            r.client_order_id,
+                        )
+                    )
             continue
         if r.client_order_id not in lookups:
             continue  # nothing was looked up for it this time (throttled); judge it next time
@@ -140,9 +145,14 @@ def reconcile(
         ):
             updates.append(RecordUpdate(advance(r, OrderStatus.NOT_SENT, now_ms, not_found_count=looks), "resolved"))
             alerts.append(
-                AlertSpec("warning", "unknown_order", rc.RECONCILE_UNKNOWN_NOT_FOUND,
-                          "the venue never saw this submit; marked NOT_SENT", r.client_order_id)
-            )  # fmt: skip
+                AlertSpec(
+                    "warning",
+                    "unknown_order",
+                    rc.RECONCILE_UNKNOWN_NOT_FOUND,
+                    "the venue never saw this submit; marked NOT_SENT",
+                    r.client_order_id,
+                )
+            )
         else:
             updates.append(RecordUpdate(replace(r, not_found_count=looks, updated_ms=now_ms), "not_found"))
     adopted: list[OrderRecord] = []
@@ -153,14 +163,30 @@ def reconcile(
         status = status_from_venue(v.status, OrderStatus.OPEN)
         adopted.append(
             OrderRecord(
-                client_order_id=cid, symbol=v.symbol, side=v.side, method=v.method, price=v.price,
-                quantity=v.quantity, status=status, run_id=run_id, cycle_id=cycle_id, created_ms=v.created_ms,
-                updated_ms=now_ms, ttl_seconds=default_ttl_seconds, exchange_order_id=v.exchange_order_id,
-                filled_quantity=v.filled_quantity, last_error="adopted orphan",
+                client_order_id=cid,
+                symbol=v.symbol,
+                side=v.side,
+                method=v.method,
+                price=v.price,
+                quantity=v.quantity,
+                status=status,
+                run_id=run_id,
+                cycle_id=cycle_id,
+                created_ms=v.created_ms,
+                updated_ms=now_ms,
+                ttl_seconds=default_ttl_seconds,
+                exchange_order_id=v.exchange_order_id,
+                filled_quantity=v.filled_quantity,
+                last_error="adopted orphan",
             )
-        )  # fmt: skip
+        )
         alerts.append(
-            AlertSpec("warning", "orphan_order", rc.RECONCILE_ORPHAN_FOUND,
-                      "an open order with this bot's prefix was unknown locally; adopted for cancel/TTL", cid)
-        )  # fmt: skip
+            AlertSpec(
+                "warning",
+                "orphan_order",
+                rc.RECONCILE_ORPHAN_FOUND,
+                "an open order with this bot's prefix was unknown locally; adopted for cancel/TTL",
+                cid,
+            )
+        )
     return ReconcileOutcome(tuple(updates), tuple(adopted), tuple(alerts))

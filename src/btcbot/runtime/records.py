@@ -86,9 +86,16 @@ def order_event_row(record: OrderRecord, *, event: str, run_id: str, now_ms: int
 
 
 def cycle_row(
-    *, run_id: str, cycle_id: int, started_ms: int, ended_ms: int, mode: str, duration_ms: float,
-    outcome_reason_code: str, trace_id: str | None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    run_id: str,
+    cycle_id: int,
+    started_ms: int,
+    ended_ms: int,
+    mode: str,
+    duration_ms: float,
+    outcome_reason_code: str,
+    trace_id: str | None,
+) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "cycle_id": cycle_id,

@@ -153,30 +153,47 @@ class _Session:
         factories: dict[str, ActorFactory] = {
             "state_writer": lambda: StateWriterActor.start(sv, store=deps.store, gate=deps.gate),
             "reconciler": lambda: ReconcilerActor.start(
-                sv, reader=deps.reader, account_scope=scope, min_interval_ms=self.s.reconcile_min_interval_ms,
-                default_ttl_seconds=self.ttl),
+                sv,
+                reader=deps.reader,
+                account_scope=scope,
+                min_interval_ms=self.s.reconcile_min_interval_ms,
+                default_ttl_seconds=self.ttl,
+            ),
             "order_manager": lambda: OrderManagerActor.start(
-                sv, gate=deps.gate, gateway=deps.gateway, store=deps.store, account_scope=scope, ttl_seconds=self.ttl),
+                sv, gate=deps.gate, gateway=deps.gateway, store=deps.store, account_scope=scope, ttl_seconds=self.ttl
+            ),
             "risk_gate": lambda: RiskGateActor.start(
-                sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate),
+                sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate
+            ),
             "strategy": lambda: StrategyActor.start(sv, strategy=deps.strategy, rules=rules, account_scope=scope),
             "freshness_guard": lambda: FreshnessGuardActor.start(sv, max_age_ms=self.s.max_market_data_age_ms),
             "feed": lambda: FeedActor.start(sv, market_data=deps.market_data),
-        }  # fmt: skip
+        }
         self.supervisor = Supervisor(
-            factories=factories, services=sv, gate=deps.gate, store=deps.store, run_id=deps.run_id,
+            factories=factories,
+            services=sv,
+            gate=deps.gate,
+            store=deps.store,
+            run_id=deps.run_id,
             budget=RestartBudget(self.s.actor_restart_budget, self.s.actor_restart_window_seconds * 1000),
             hard_stop=deps.stop.hard,
-        )  # fmt: skip
+        )
 
     # ----- helpers -----
     def ctx(self, cycle_id: int, purpose: Purpose, trace_id: str | None) -> CycleContext:
         clock = self.d.clock
         return CycleContext(
-            run_id=self.d.run_id, cycle_id=cycle_id, purpose=purpose, symbols=self.symbols,
-            started_wall_ms=clock.wall_ms(), started_monotonic_ns=clock.monotonic_ns(), trace_id=trace_id,
-            live_orders=self.live_orders, free_balances=self.balances, kill_switch=self.s.kill_switch,
-        )  # fmt: skip
+            run_id=self.d.run_id,
+            cycle_id=cycle_id,
+            purpose=purpose,
+            symbols=self.symbols,
+            started_wall_ms=clock.wall_ms(),
+            started_monotonic_ns=clock.monotonic_ns(),
+            trace_id=trace_id,
+            live_orders=self.live_orders,
+            free_balances=self.balances,
+            kill_switch=self.s.kill_switch,
+        )
 
     def await_completion(self, cycle_id: int, purpose: Purpose) -> CycleCompleted:
         deadline = time.monotonic() + self.o.cycle_timeout_s
@@ -231,14 +248,32 @@ class _Session:
     def write_aborted(self, cycle_id: int, actor: str, trace_id: str | None, started_ms: int) -> None:
         now = self.d.clock.wall_ms()
         rows = [
-            decision_row(SymbolOutcome(s, "none", rc.SUPERVISOR_CYCLE_ABORTED, (("actor", actor),)),
-                         run_id=self.d.run_id, cycle_id=cycle_id, now_ms=now, mode="observe", trace_id=trace_id)
+            decision_row(
+                SymbolOutcome(s, "none", rc.SUPERVISOR_CYCLE_ABORTED, (("actor", actor),)),
+                run_id=self.d.run_id,
+                cycle_id=cycle_id,
+                now_ms=now,
+                mode="observe",
+                trace_id=trace_id,
+            )
             for s in self.symbols
-        ]  # fmt: skip
+        ]
         self.d.store.insert("decisions", rows)
-        self.d.store.insert("cycles", [cycle_row(
-            run_id=self.d.run_id, cycle_id=cycle_id, started_ms=started_ms, ended_ms=now, mode="observe",
-            duration_ms=float(now - started_ms), outcome_reason_code=rc.SUPERVISOR_CYCLE_ABORTED, trace_id=trace_id)])  # fmt: skip
+        self.d.store.insert(
+            "cycles",
+            [
+                cycle_row(
+                    run_id=self.d.run_id,
+                    cycle_id=cycle_id,
+                    started_ms=started_ms,
+                    ended_ms=now,
+                    mode="observe",
+                    duration_ms=float(now - started_ms),
+                    outcome_reason_code=rc.SUPERVISOR_CYCLE_ABORTED,
+                    trace_id=trace_id,
+                )
+            ],
+        )
         self.d.store.flush()
         counts = self.summary.reason_counts
         counts[rc.SUPERVISOR_CYCLE_ABORTED] = counts.get(rc.SUPERVISOR_CYCLE_ABORTED, 0) + len(self.symbols)
@@ -261,8 +296,12 @@ class _Session:
         self.absorb(done)
 
     def one_cycle(self, cycle_id: int) -> None:
-        attrs: dict[str, str | int] = {"btcbot.run_id": self.d.run_id, "btcbot.cycle_id": cycle_id, "btcbot.mode": self.summary.mode,
-                 "btcbot.symbols": ",".join(self.symbols)}  # fmt: skip
+        attrs: dict[str, str | int] = {
+            "btcbot.run_id": self.d.run_id,
+            "btcbot.cycle_id": cycle_id,
+            "btcbot.mode": self.summary.mode,
+            "btcbot.symbols": ",".join(self.symbols),
+        }
         with start_span("cycle", root=True, attributes=attrs) as span:
             ctx = self.ctx(cycle_id, "cycle", trace_id_hex(span))
             span.set_attribute("btcbot.mode", "live" if self.d.gate.live else "observe")
@@ -278,9 +317,13 @@ class _Session:
         for o in done.outcomes:
             self.summary.reason_counts[o.reason_code] = self.summary.reason_counts.get(o.reason_code, 0) + 1
         esc = self.monitor.observe_cycle(
-            {o.symbol: o.reason_code for o in done.outcomes}, self.live_orders, self.d.clock.wall_ms(),
-            submitted=done.stats.submitted, rejected=done.stats.rejected, latencies_ms=done.stats.submit_latencies_ms,
-        )  # fmt: skip
+            {o.symbol: o.reason_code for o in done.outcomes},
+            self.live_orders,
+            self.d.clock.wall_ms(),
+            submitted=done.stats.submitted,
+            rejected=done.stats.rejected,
+            latencies_ms=done.stats.submit_latencies_ms,
+        )
         if esc is not None:
             self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
 

@@ -40,7 +40,8 @@ class Proposal:
 
 
 class Strategy(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def propose(self, inp: StrategyInput) -> Proposal: ...
 

@@ -36,7 +36,8 @@ class RestartBudget:
         return True
 
     def backoff_s(self) -> float:
-        return min(RESTART_BACKOFF_MAX_S, RESTART_BACKOFF_BASE_S * (2 ** max(0, len(self._times) - 1)))
+        backoff: float = RESTART_BACKOFF_BASE_S * (2 ** max(0, len(self._times) - 1))
+        return min(RESTART_BACKOFF_MAX_S, backoff)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,10 +33,12 @@ def signals_to(stop: StopControl) -> Iterator[None]:
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.request()
-        print(f"signal {signum}: " + ("stopping now" if stop.hard.is_set() else "finishing the current step"),
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"signal {signum}: " + ("stopping now" if stop.hard.is_set() else "finishing the current step"),
+            file=sys.stderr,
+        )
 
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, _on_signal)
     with contextlib.suppress(ImportError, AttributeError, ValueError):
@@ -74,7 +76,8 @@ def execute(
     out: Callable[[str], None] = print,
 ) -> RunResult:
     """Everything a command needs around ``run_session``; returns its result (the summary is printed)."""
-    from btcbot.exchange.btcturk import BtcturkExchange, build_market_data
+    from btcbot.exchange.btcturk import BtcturkExchange
+    from btcbot.exchange.btcturk.market_data import build_market_data
     from btcbot.lock import InstanceLock
     from btcbot.storage import StateStore
 
@@ -92,9 +95,17 @@ def execute(
             try:
                 md = build_market_data(settings, exchange.http)
                 deps = RuntimeDeps(
-                    settings=settings, gate=gate, clock=SystemClock(), market_data=md, reader=exchange,
-                    gateway=exchange, store=store, strategy=strategy, run_id=run_id, stop=stop,
-                )  # fmt: skip
+                    settings=settings,
+                    gate=gate,
+                    clock=SystemClock(),
+                    market_data=md,
+                    reader=exchange,
+                    gateway=exchange,
+                    store=store,
+                    strategy=strategy,
+                    run_id=run_id,
+                    stop=stop,
+                )
                 with signals_to(stop):
                     result = run_session(options, deps)
             finally:

@@ -32,10 +32,20 @@ from btcbot.errors import OrderNotFound, OutcomeUnknown, RejectedByVenue, Symbol
 def btctry_rules(symbol: str = "BTCTRY") -> SymbolRules:
     base = symbol[:-3]
     return SymbolRules(
-        symbol=symbol, numerator=base, denominator="TRY", numerator_scale=8, denominator_scale=0, has_fraction=False,
-        min_exchange_value=Decimal("99.91"), min_price=Decimal(1), max_price=Decimal(100_000_000),
-        minimum_limit_order_price=None, maximum_limit_order_price=None, status="TRADING", order_methods=("limit",),
-    )  # fmt: skip
+        symbol=symbol,
+        numerator=base,
+        denominator="TRY",
+        numerator_scale=8,
+        denominator_scale=0,
+        has_fraction=False,
+        min_exchange_value=Decimal("99.91"),
+        min_price=Decimal(1),
+        max_price=Decimal(100_000_000),
+        minimum_limit_order_price=None,
+        maximum_limit_order_price=None,
+        status="TRADING",
+        order_methods=("limit",),
+    )
 
 
 @dataclass
@@ -101,10 +111,11 @@ class FakeVenue:
     def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         with self._lock:
             return [
-                o for o in self.orders.values()
+                o
+                for o in self.orders.values()
                 if o.status in (VenueOrderStatus.UNTOUCHED, VenueOrderStatus.PARTIAL)
                 and (symbol is None or o.symbol == symbol)
-            ]  # fmt: skip
+            ]
 
     def all_orders(self, symbol: str, start_ms: int | None = None) -> list[VenueOrder]:
         with self._lock:
@@ -128,8 +139,19 @@ class FakeVenue:
         now = self.clock.wall_ms()
         with self._lock:
             oid = next(self._ids)
-            order = VenueOrder(oid, client_order_id, symbol, OrderSide.BUY, OrderMethod.LIMIT, price, qty, qty,
-                               VenueOrderStatus.UNTOUCHED, now, now)  # fmt: skip
+            order = VenueOrder(
+                oid,
+                client_order_id,
+                symbol,
+                OrderSide.BUY,
+                OrderMethod.LIMIT,
+                price,
+                qty,
+                qty,
+                VenueOrderStatus.UNTOUCHED,
+                now,
+                now,
+            )
             self.orders[oid] = order
             return order
 
