@@ -1,0 +1,119 @@
+"""Record the simulator's stream while an armed `btcbot run --loop` trades against it, then replay the recording.
+
+The replay must decide what the live run decided: the same set of reason codes, including the guard's
+market_data:stale for the frozen stretch in the middle (both saw the same WebSocket frames, and the same gap).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from btcbot.replay.recorder import RecordStats, record
+from btcbot.replay.session import run_replay
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SHARED = {
+    "MARKET_DATA_MODE": "ws",
+    "BTCTURK_WS_ENABLED": "true",
+    "MAX_MARKET_DATA_AGE_MS": "1000",
+    "CYCLE_SECONDS": "1",
+    "CANARY_OFFSET_BPS": "100",  # far enough from the bid that neither run fills within the test
+    "UNIVERSE_SYMBOLS": "BTCTRY",
+}
+CYCLES = 9
+
+
+def _faults(rest_url: str, **changes: object) -> None:
+    req = urllib.request.Request(  # noqa: S310 - loopback simulator
+        rest_url + "/sim/faults", data=json.dumps(changes).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback simulator
+        resp.read()
+
+
+def _codes(db: Path) -> set[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT reason_code FROM decisions WHERE symbol <> '*'").fetchall()}
+    finally:
+        con.close()
+
+
+def test_replay_of_a_recording_decides_like_the_live_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
+
+    dataset = tmp_path / "live.jsonl.gz"
+    live_db = tmp_path / "live" / "state.db"
+    with Simulator(
+        seed=5, symbols=("BTCTRY",), api_key=DEMO_API_KEY, api_secret=DEMO_API_SECRET, market_tick_ms=100
+    ) as sim:
+        stop = threading.Event()
+        first = threading.Event()
+        stats: list[RecordStats] = []
+
+        def recorder() -> None:
+            stats.append(
+                record(source="ws", base_url=sim.rest_url, ws_url=sim.ws_url, symbols=("BTCTRY",), out=dataset,
+                       duration_s=60, stop=stop, progress=lambda s: first.set() if s.events else None)
+            )  # fmt: skip
+
+        rec = threading.Thread(target=recorder, daemon=True)
+        rec.start()
+        assert first.wait(15), "the recorder received nothing from the simulator"
+        env = {
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
+            **SHARED,
+            "BTCTURK_BASE_URL": sim.rest_url,
+            "BTCTURK_WS_URL": sim.ws_url,
+            "BTCTURK_API_KEY": sim.api_key,
+            "BTCTURK_API_SECRET": sim.api_secret,
+            "STATE_DB_PATH": str(live_db),
+            "LIVE_TRADING": "true",
+            "LIVE_TRADING_ACK": "I_UNDERSTAND",
+            "DRY_RUN": "false",
+            "KILL_SWITCH": "false",
+            "SAFE_MODE": "false",
+            "TRACE_SINK_ENABLED": "false",
+        }
+        live = subprocess.Popen(
+            [sys.executable, "-m", "btcbot", "run", "--loop", "--max-cycles", str(CYCLES)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not live_db.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(3.5)
+            _faults(sim.rest_url, freeze_market_data=True)
+            time.sleep(3.0)
+            _faults(sim.rest_url, freeze_market_data=False)
+            out, err = live.communicate(timeout=60)
+        finally:
+            if live.poll() is None:
+                live.kill()
+                live.wait()
+            time.sleep(0.5)
+            stop.set()
+            rec.join(10)
+    assert live.returncode in (0, 1), err[-2000:]
+    assert stats and stats[0].events > 20
+
+    for key, value in SHARED.items():
+        monkeypatch.setenv(key, value)
+    result = run_replay(dataset=str(dataset), speed=None, db=tmp_path / "replay.db", seed=1, env_file=None)
+    live_codes, replay_codes = _codes(live_db), _codes(result.db)
+    assert "market_data:stale" in live_codes
+    assert replay_codes == live_codes, (live_codes, replay_codes, out[-1500:])
+    assert "order:submitted" in live_codes
