@@ -181,9 +181,12 @@ class _BookSide:
     def prices_best_first(self) -> Iterator[Decimal]:
         return reversed(self.prices) if self.is_bid else iter(self.prices)
 
-    def orders_best_first(self) -> Iterator[SimOrder]:
-        for p in list(self.prices_best_first()):
-            yield from list(self.levels.get(p, ()))
+    def orders_best_first(self) -> list[SimOrder]:
+        out: list[SimOrder] = []
+        levels = self.levels
+        for p in self.prices_best_first():
+            out.extend(levels[p])
+        return out
 
     def aggregated(self, depth: int) -> list[tuple[Decimal, Decimal]]:
         out: list[tuple[Decimal, Decimal]] = []
@@ -328,6 +331,13 @@ class MatchingEngine:
     def resting_orders(self, symbol: str, side: Side) -> list[SimOrder]:
         with self._lock:
             return [_copy(o) for o in self._books[symbol].side(side).orders_best_first()]
+
+    def resting_live(self, symbol: str, side: Side) -> list[SimOrder]:
+        """The live resting orders, best first, without copying: for the simulator's own participants only.
+
+        Callers must not mutate them; hold the engine's lock (single-threaded use) while using them.
+        """
+        return list(self._books[symbol].side(side).orders_best_first())
 
     def get_order(self, user_id: int, order_id: int) -> SimOrder | None:
         with self._lock:

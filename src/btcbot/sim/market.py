@@ -76,18 +76,18 @@ class SyntheticMarket:
             lowest_bid = bid - step * (self.depth + 4)
             highest_ask = ask + step * (self.depth + 4)
             # 1. Withdraw own quotes now on the wrong side or too far away.
-            for order in engine.resting_orders(spec.name, "buy"):
+            for order in engine.resting_live(spec.name, "buy"):
                 if order.user_id == LIQUIDITY_USER_ID and (order.price > bid or order.price < lowest_bid):
                     engine.cancel_order_now(LIQUIDITY_USER_ID, order.id)
-            for order in engine.resting_orders(spec.name, "sell"):
+            for order in engine.resting_live(spec.name, "sell"):
                 if order.user_id == LIQUIDITY_USER_ID and (order.price < ask or order.price > highest_ask):
                     engine.cancel_order_now(LIQUIDITY_USER_ID, order.id)
             # 2. Trade through account orders the price moved past.
-            crossed_bids = sum((o.left for o in engine.resting_orders(spec.name, "buy") if o.price >= ask), ZERO)
+            crossed_bids = sum((o.left for o in engine.resting_live(spec.name, "buy") if o.price >= ask), ZERO)
             if crossed_bids > 0:
                 engine.submit(LIQUIDITY_USER_ID, spec.name, "sell", "limit", crossed_bids, ask, validate=False,
                               immediate_or_cancel=True)  # fmt: skip
-            crossed_asks = sum((o.left for o in engine.resting_orders(spec.name, "sell") if o.price <= bid), ZERO)
+            crossed_asks = sum((o.left for o in engine.resting_live(spec.name, "sell") if o.price <= bid), ZERO)
             if crossed_asks > 0:
                 engine.submit(LIQUIDITY_USER_ID, spec.name, "buy", "limit", crossed_asks, bid, validate=False,
                               immediate_or_cancel=True)  # fmt: skip
@@ -102,8 +102,8 @@ class SyntheticMarket:
                     engine.submit(LIQUIDITY_USER_ID, spec.name, side, "limit", qty, px, validate=False,
                                   immediate_or_cancel=True)  # fmt: skip
             # 4. Re-fill the ladder, and now and then resize one level.
-            own_bids = {o.price for o in engine.resting_orders(spec.name, "buy") if o.user_id == LIQUIDITY_USER_ID}
-            own_asks = {o.price for o in engine.resting_orders(spec.name, "sell") if o.user_id == LIQUIDITY_USER_ID}
+            own_bids = {o.price for o in engine.resting_live(spec.name, "buy") if o.user_id == LIQUIDITY_USER_ID}
+            own_asks = {o.price for o in engine.resting_live(spec.name, "sell") if o.user_id == LIQUIDITY_USER_ID}
             for i in range(self.depth):
                 p_bid = bid - step * i
                 if p_bid > 0 and p_bid not in own_bids:
@@ -117,7 +117,7 @@ class SyntheticMarket:
                 side = "buy" if rng.random() < 0.5 else "sell"
                 i = rng.randrange(1, self.depth)
                 price = bid - step * i if side == "buy" else ask + step * i
-                for order in engine.resting_orders(spec.name, side):
+                for order in engine.resting_live(spec.name, side):
                     if order.user_id == LIQUIDITY_USER_ID and order.price == price:
                         engine.cancel_order_now(LIQUIDITY_USER_ID, order.id)
                 if price > 0:

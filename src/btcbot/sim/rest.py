@@ -78,7 +78,7 @@ class RestApi:
         self.on_change = on_change
         self.schedule_cancel = schedule_cancel
         self.closing = asyncio.Event()
-        self.held: set[asyncio.Task[Any]] = set()
+        self._book_cache: dict[tuple[str, int, int, bool, bool], tuple[str, str]] = {}
         get: dict[str, dict[str, Route]] = {}
         self.routes = get
 
@@ -352,13 +352,24 @@ class RestApi:
         spec = cast(SymbolSpec, self._spec(call.param("pairSymbol")))
         depth = _int_param(call.param("limit"), BOOK_DEPTH_CAP)
         depth = max(1, min(depth, BOOK_DEPTH_CAP))
-        bids, asks = self.core.book_view(spec.name, depth)
-        data = {
-            "timestamp": self.core.market_ts_ms(),
-            "bids": [[wire.price_str(spec, p), wire.amount_str(spec, a)] for p, a in bids],
-            "asks": [[wire.price_str(spec, p), wire.amount_str(spec, a)] for p, a in asks],
-        }
-        return json_response(wire.envelope(data))
+        faults = self.core.faults
+        key = (spec.name, depth, self.core.engine.book_version[spec.name], faults.crossed_book, faults.zero_bid)
+        cached = self._book_cache.get(key)
+        if cached is None:
+            # Formatting a deep book dominates this endpoint; the book only changes with its version.
+            bids, asks = self.core.book_view(spec.name, depth)
+            cached = (
+                wire.dumps([[wire.price_str(spec, p), wire.amount_str(spec, a)] for p, a in bids]),
+                wire.dumps([[wire.price_str(spec, p), wire.amount_str(spec, a)] for p, a in asks]),
+            )
+            if len(self._book_cache) > 256:
+                self._book_cache.clear()
+            self._book_cache[key] = cached
+        text = (
+            f'{{"data":{{"timestamp":{self.core.market_ts_ms()},"bids":{cached[0]},"asks":{cached[1]}}},'
+            '"success":true,"message":null,"code":0}'
+        )
+        return web.Response(text=text, content_type=JSON_TYPE, charset="utf-8")
 
     async def trades(self, call: Call) -> web.Response:
         spec = cast(SymbolSpec, self._spec(call.param("pairSymbol")))
