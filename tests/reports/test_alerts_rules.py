@@ -121,6 +121,25 @@ def test_unknown_orders_open_are_critical_and_resolved_ones_are_warnings() -> No
     assert alerts_exit_code(alerts.values()) == 2
 
 
+def test_a_stored_unknown_order_alert_defers_to_the_order_state() -> None:
+    stored = StoredAlertRow(
+        "a1",
+        T0,
+        "warning",
+        "unknown_order",
+        "order:unknown",
+        "submit outcome unknown",
+        "r1",
+        '{"client_order_id": "cb-1"}',
+    )
+    window = Window(decisions=(d(1, "order:unknown", coid="cb-1"),), stored_alerts=(stored,))
+    [alert] = derive_alerts(window, Thresholds())
+    assert (alert.key, alert.severity, alert.open) == ("cb-1", Severity.WARNING, False)
+    still = Window(decisions=window.decisions, stored_alerts=(stored,), unresolved_orders=(o("cb-1", "UNKNOWN"),))
+    [alert] = derive_alerts(still, Thresholds())
+    assert (alert.key, alert.severity, alert.open) == ("cb-1", Severity.CRITICAL, True)
+
+
 def test_safe_mode_decision_and_stored_alert_fold_into_one_critical_alert() -> None:
     stored = StoredAlertRow("a1", T0 + timedelta(seconds=5), "critical", "safe_mode", "supervisor:safe_mode", "x", "r1")
     window = Window(decisions=(d(4, "supervisor:safe_mode", symbol="*"),), stored_alerts=(stored,))

@@ -224,12 +224,12 @@ _STORED_KINDS: dict[str, Severity] = {
 }
 
 
-def _cause(details: str) -> str:
+def _detail(details: str, name: str) -> str:
     try:
         parsed = json.loads(details)
     except ValueError:
         return ""
-    return str(parsed.get("cause", "")) if isinstance(parsed, dict) else ""
+    return str(parsed.get(name) or "") if isinstance(parsed, dict) else ""
 
 
 def decision_signals(decisions: Iterable[DecisionRow]) -> list[Signal]:
@@ -240,7 +240,7 @@ def decision_signals(decisions: Iterable[DecisionRow]) -> list[Signal]:
             continue
         kind, severity, text = spec
         key = d.client_order_id if kind == "orphan_order" and d.client_order_id else d.run_id
-        cause = _cause(d.details)
+        cause = _detail(d.details, "cause")
         message = f"{text} (cause {cause}; run {d.run_id})" if cause else f"{text} (run {d.run_id})"
         out.append(Signal(kind, key, severity, d.ts, d.reason_code, message))
     return out
@@ -251,7 +251,13 @@ def stored_alert_signals(window: Window) -> list[Signal]:
     out: list[Signal] = []
     # The supervisor writes both a decision and an alert per latch: count the latch once.
     escalated_runs = {d.run_id for d in window.decisions if d.reason_code == rc.SUPERVISOR_SAFE_MODE}
+    # UNKNOWN orders are judged from the orders themselves (still UNKNOWN or since resolved), not the alert.
+    judged = {o.client_order_id for o in window.unresolved_orders} | {
+        d.client_order_id for d in window.decisions if d.reason_code == rc.ORDER_UNKNOWN and d.client_order_id
+    }
     for a in window.stored_alerts:
+        if a.kind == "unknown_order" and _detail(a.details, "client_order_id") in judged:
+            continue
         try:
             severity = Severity[a.severity.upper()]
         except KeyError:

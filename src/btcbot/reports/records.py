@@ -83,6 +83,7 @@ class StoredAlertRow:
     reason_code: str
     message: str
     run_id: str | None = None
+    details: str = "{}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,8 @@ def load_window(con: Connection, last: int) -> Window:
     stored = tuple(
         StoredAlertRow(*r)
         for r in con.execute(
-            "SELECT alert_id, ts, severity, kind, reason_code, message, run_id FROM alerts WHERE ts >= ? ORDER BY ts",
+            "SELECT alert_id, ts, severity, kind, reason_code, message, run_id, details FROM alerts "
+            "WHERE ts >= ? ORDER BY ts",
             [start],
         ).fetchall()
     )
