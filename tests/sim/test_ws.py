@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
 import websocket
 
 from btcbot.sim import Simulator, ws_login_signature
@@ -203,3 +204,15 @@ def test_each_subscription_counts_its_own_sequence(ws_factory, api):
     start_b = b.recv_type(431)[1]["CS"]
     api.control("/sim/tick", {"n": 2})
     assert b.recv_type(432)[1]["CS"] == start_b + 1
+
+
+def test_websocket_handshakes_are_rate_limited_per_ip(sim):
+    conns = [websocket.create_connection(sim.ws_url, timeout=5) for _ in range(14)]
+    try:
+        conns.append(websocket.create_connection(sim.ws_url, timeout=5))
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(sim.ws_url, timeout=5)
+        assert refused.value.status_code == 429
+    finally:
+        for conn in conns:
+            conn.close()

@@ -30,6 +30,7 @@ RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
     ("GET", "orderbook"): (Rule(180, 60, "ip"),),
     ("GET", "ohlcs"): (Rule(120, 60, "ip"), Rule(600, 600, "ip")),
     ("GET", "klines"): (Rule(600, 600, "ip"),),
+    ("WS", "connect"): (Rule(15, 60, "ip"),),  # WebSocket handshakes (subscribe frames are not counted)
 }
 
 

@@ -85,6 +85,16 @@ class WsHub:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.core.faults.ws_disconnect:
             return web.Response(status=503)
+        if self.core.rate_limits_enabled:
+            now = asyncio.get_running_loop().time()
+            limited = self.core.limiter.check("WS", "connect", None, request.remote or "?", now)
+            if limited is not None:
+                return web.Response(
+                    text=wire.dumps(limited.body()),
+                    status=429,
+                    content_type="application/json",
+                    headers={"Retry-After": str(limited.retry_after_s)},
+                )
         ws = web.WebSocketResponse(heartbeat=self.heartbeat_s, autoping=True, max_msg_size=1024 * 1024)
         await ws.prepare(request)
         client = Client(ws)
