@@ -66,7 +66,7 @@ def test_waterfall_of_the_last_cycles(state_dir: Path, capsys: Any) -> None:
     http_line = next(line for line in lines if "POST /api/v1/order" in line)
     # Indentation shows depth: cycle > order_submit > HTTP span.
     assert len(http_line) - len(http_line.lstrip()) == len(cycle_line) - len(cycle_line.lstrip()) + 4
-    assert "url.template=/api/v1/order" in http_line and "http.response.status_code=200" in http_line
+    assert "status=200" in http_line and "btcturk.code=0" in http_line
     assert re.search(r"\d+\.\d{3} ms\s+\|#+", cycle_line)
 
 

@@ -11,17 +11,17 @@ from typing import Any
 from btcbot.telemetry.sink import sink_files
 
 BAR_WIDTH = 32
-_KEY_ATTRS = (
-    "btcbot.cycle_id",
-    "btcbot.reason_code",
-    "btcbot.mode",
-    "btcbot.symbols",
-    "btcbot.symbol",
-    "http.request.method",
-    "url.template",
-    "http.response.status_code",
-    "btcturk.code",
-)
+# Attribute shown -> its short label. Method and route are already in an HTTP span's name.
+_KEY_ATTRS = {
+    "btcbot.cycle_id": "cycle_id",
+    "btcbot.reason_code": "reason_code",
+    "btcbot.mode": "mode",
+    "btcbot.symbols": "symbols",
+    "btcbot.symbol": "symbol",
+    "http.response.status_code": "status",
+    "btcturk.code": "btcturk.code",
+    "error.type": "error.type",
+}
 _STATUS_ERROR = 2
 
 
@@ -144,18 +144,34 @@ def _bar(start: int, end: int, t0: int, total: int) -> str:
 
 def _attrs(span: SpanRow) -> str:
     parts = []
-    for key in _KEY_ATTRS:
+    for key, label in _KEY_ATTRS.items():
         if key in span.attributes:
             value = span.attributes[key]
             if isinstance(value, list):
                 value = ",".join(str(v) for v in value)
-            parts.append(f"{key.removeprefix('btcbot.')}={value}")
+            parts.append(f"{label}={value}")
     if span.status_code == _STATUS_ERROR:
         parts.append(f"ERROR{': ' + span.status_message if span.status_message else ''}")
     return " ".join(parts)
 
 
-def render(view: TraceView, name_width: int = 34) -> list[str]:
+def _name_width(view: TraceView, cap: int = 64) -> int:
+    widest = 0
+
+    def walk(span: SpanRow, depth: int) -> None:
+        nonlocal widest
+        widest = max(widest, 2 * depth + len(span.name))
+        for child in span.children:
+            walk(child, depth + 1)
+
+    for r in view.roots:
+        walk(r, 0)
+    return min(max(widest, 20), cap)
+
+
+def render(view: TraceView, name_width: int | None = None) -> list[str]:
+    """The waterfall of one trace: a header line, then one line per span in tree order."""
+    name_width = name_width or _name_width(view)
     t0, total = view.start_ns, view.end_ns - view.start_ns
     root = view.root
     run_id = root.attributes.get("btcbot.run_id", "-")
