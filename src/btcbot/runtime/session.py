@@ -305,9 +305,11 @@ class _Session:
         with start_span("cycle", root=True, attributes=attrs) as span:
             ctx = self.ctx(cycle_id, "cycle", trace_id_hex(span))
             span.set_attribute("btcbot.mode", "live" if self.d.gate.live else "observe")
+            sent = time.perf_counter()
             self.services.routes.tell("feed", RunCycle(ctx=ctx, trace=inject()))
             try:
                 done = self.await_completion(cycle_id, "cycle")
+                self.summary.cycle_ms.append((time.perf_counter() - sent) * 1000)
             except _Aborted as exc:
                 span.set_attribute("btcbot.reason_code", rc.SUPERVISOR_CYCLE_ABORTED)
                 self.write_aborted(cycle_id, str(exc), ctx.trace_id, ctx.started_wall_ms)

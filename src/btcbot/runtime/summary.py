@@ -26,6 +26,7 @@ class RunSummary:
     unknown_at_end: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     reconcile_lag_ms: list[float] = field(default_factory=list)
+    cycle_ms: list[float] = field(default_factory=list)  # RunCycle sent -> CycleCompleted received
     reason_counts: dict[str, int] = field(default_factory=dict)
     anomalies: list[str] = field(default_factory=list)
     safe_mode_cause: str | None = None
