@@ -8,6 +8,7 @@ handed out — including the ones bound at import time — follows the newest co
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -194,4 +195,9 @@ def install() -> tuple[SwitchTracerProvider, SwitchMeterProvider]:
             _meter_switch = SwitchMeterProvider()
             trace.set_tracer_provider(_tracer_switch)
             metrics.set_meter_provider(_meter_switch)
+            if trace.get_tracer_provider() is not _tracer_switch or metrics.get_meter_provider() is not _meter_switch:
+                # Someone set the globals first (a library or a test); btcbot's configuration cannot take effect.
+                logging.getLogger(__name__).warning(
+                    "OpenTelemetry global providers were already set elsewhere; btcbot telemetry settings are ignored"
+                )
         return _tracer_switch, _meter_switch
