@@ -48,6 +48,10 @@ _CHUNK_BYTES: Final = 1 << 20
 Event = list[Any]  # [type, recv_ms, exch_ms, symbol, cs, bids, asks]
 
 
+class _Bad(Exception):
+    """An event failed the fast check; ``_explain`` says why."""
+
+
 class DatasetError(UsageError):
     """The dataset file is missing or malformed; the message names the file and the problem (exit 2)."""
 
@@ -138,20 +142,6 @@ def _parse_header(path: Path, line: str) -> DatasetHeader:
     )
 
 
-def _check_levels(levels: object, diff: bool) -> bool:
-    if not isinstance(levels, list):
-        return False
-    width = 3 if diff else 2
-    for lv in levels:
-        if not isinstance(lv, list) or len(lv) != width:
-            return False
-        if not isinstance(lv[0], str) or not isinstance(lv[1], str):
-            return False
-        if diff and lv[2] not in _CHANGE_TYPES:
-            return False
-    return True
-
-
 class DatasetReader:
     """Streams a dataset's events in chunks, validating as it goes; errors name the file and the line."""
 
@@ -223,45 +213,77 @@ class DatasetReader:
         raise DatasetError(f"dataset {self.path}: near line {self._line_no + 1}: bad JSON")
 
     def _validate(self, lines: list[str], events: list[Any]) -> None:
+        """Check every event; the common (valid) case is one tight loop, a bad event gets the precise message."""
         line_no = self._line_no
         last = self._last_recv
         symbols = self._symbols
+        change_types = _CHANGE_TYPES
         blank = any(not ln.strip() for ln in lines)
         numbers = [i for i, ln in enumerate(lines, start=line_no + 1) if ln.strip()] if blank else None
-        for i, ev in enumerate(events):
-            n = numbers[i] if numbers is not None else line_no + 1 + i
-            if type(ev) is not list or len(ev) != 7:
-                raise DatasetError(
-                    f"dataset {self.path}: line {n}: expected an event array of 7 fields ({', '.join(FIELDS)})"
-                )
-            kind, recv, exch, sym, cs, bids, asks = ev
-            if kind != FULL_BOOK and kind != DIFF:
-                raise DatasetError(f"dataset {self.path}: line {n}: unknown event type {kind!r} (expected 431 or 432)")
-            if type(recv) is not int:
-                raise DatasetError(f"dataset {self.path}: line {n}: missing or non-integer recv_ms")
-            if recv < last:
-                raise DatasetError(
-                    f"dataset {self.path}: line {n}: non-monotonic timestamps (recv_ms {recv} < previous {last})"
-                )
-            last = recv
-            if sym not in symbols:
-                raise DatasetError(
-                    f"dataset {self.path}: line {n}: unknown symbol {sym!r} (header lists {', '.join(sorted(symbols))})"
-                )
-            if exch is not None and type(exch) is not int:
-                raise DatasetError(f"dataset {self.path}: line {n}: exch_ms must be an integer or null")
-            if cs is not None and type(cs) is not int:
-                raise DatasetError(f"dataset {self.path}: line {n}: cs must be an integer or null")
-            diff = kind == DIFF
-            if not _check_levels(bids, diff) or not _check_levels(asks, diff):
-                shape = "[price, amount, change]" if diff else "[price, amount]"
-                raise DatasetError(
-                    f"dataset {self.path}: line {n}: missing or malformed book levels (each must be {shape} "
-                    "with decimal strings)"
-                )
-        self._last_recv = last
-        self._line_no = line_no + len(lines)
-        self.events_read += len(events)
+        i = 0
+        try:
+            for i, ev in enumerate(events):  # noqa: B007 - i names the bad line afterwards
+                if type(ev) is not list or len(ev) != 7:
+                    raise _Bad
+                kind, recv, exch, sym, cs, bids, asks = ev
+                if type(recv) is not int or recv < last or sym not in symbols:
+                    raise _Bad
+                if type(bids) is not list or type(asks) is not list:
+                    raise _Bad
+                if kind == DIFF:
+                    for lv in bids:
+                        if type(lv) is not list or len(lv) != 3 or type(lv[0]) is not str or type(lv[1]) is not str:
+                            raise _Bad
+                        if lv[2] not in change_types:
+                            raise _Bad
+                    for lv in asks:
+                        if type(lv) is not list or len(lv) != 3 or type(lv[0]) is not str or type(lv[1]) is not str:
+                            raise _Bad
+                        if lv[2] not in change_types:
+                            raise _Bad
+                elif kind == FULL_BOOK:
+                    for lv in bids:
+                        if type(lv) is not list or len(lv) != 2 or type(lv[0]) is not str or type(lv[1]) is not str:
+                            raise _Bad
+                    for lv in asks:
+                        if type(lv) is not list or len(lv) != 2 or type(lv[0]) is not str or type(lv[1]) is not str:
+                            raise _Bad
+                else:
+                    raise _Bad
+                if (exch is not None and type(exch) is not int) or (cs is not None and type(cs) is not int):
+                    raise _Bad
+                last = recv
+        except (_Bad, TypeError):  # TypeError: an unhashable symbol, say; the precise check names it
+            pass
+        else:
+            self._last_recv = last
+            self._line_no = line_no + len(lines)
+            self.events_read += len(events)
+            return
+        n = numbers[i] if numbers is not None else line_no + 1 + i
+        self._explain(events[i], n, last)
+
+    def _explain(self, ev: Any, n: int, last: int) -> None:
+        """Raise the DatasetError that says what is wrong with event ``ev`` on line ``n``."""
+        where = f"dataset {self.path}: line {n}"
+        if type(ev) is not list or len(ev) != 7:
+            raise DatasetError(f"{where}: expected an event array of 7 fields ({', '.join(FIELDS)})")
+        kind, recv, exch, sym, cs, _bids, _asks = ev
+        if kind != FULL_BOOK and kind != DIFF:
+            raise DatasetError(f"{where}: unknown event type {kind!r} (expected 431 or 432)")
+        if type(recv) is not int:
+            raise DatasetError(f"{where}: missing or non-integer recv_ms")
+        if recv < last:
+            raise DatasetError(f"{where}: non-monotonic timestamps (recv_ms {recv} < previous {last})")
+        if not isinstance(sym, str) or sym not in self._symbols:
+            listed = ", ".join(sorted(self._symbols))
+            raise DatasetError(f"{where}: unknown symbol {sym!r} (header lists {listed})")
+        if exch is not None and type(exch) is not int:
+            raise DatasetError(f"{where}: exch_ms must be an integer or null")
+        if cs is not None and type(cs) is not int:
+            raise DatasetError(f"{where}: cs must be an integer or null")
+        shape = "[price, amount, change]" if kind == DIFF else "[price, amount]"
+        raise DatasetError(f"{where}: missing or malformed book levels (each must be {shape} with decimal strings)")
 
 
 def read_header(dataset: str | Path | None) -> DatasetHeader:
