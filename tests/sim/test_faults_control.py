@@ -183,6 +183,7 @@ def test_state_requests_market_tick_reset(api):
         ("GET", "/api/v1/users/balances", 200, True),
     ]
     assert all(isinstance(r["ts_ms"], int) for r in log)
+    first_book = api.book()
     assert api.control("/sim/tick", {"n": 4})["ticks"] == 4
     assert api.session.post(api.base + "/sim/tick", json={"n": -1}, timeout=5).status_code == 400
     api.control("/sim/market", {"symbol": "BTCTRY", "mid": "4000000"})
@@ -196,6 +197,8 @@ def test_state_requests_market_tick_reset(api):
     assert fresh["ticks"] == 0 and fresh["accounts"][0]["open_orders"] == 0
     assert fresh["faults"]["latency_ms"] == 0 and api.control("/sim/requests") == []
     assert fresh["symbols"]["BTCTRY"]["mid"] == state["symbols"]["BTCTRY"]["mid"]
+    after = api.book()
+    assert (after["bids"], after["asks"]) == (first_book["bids"], first_book["asks"])  # same seed, same book
     assert api.session.get(api.base + "/sim/nothing", timeout=5).status_code == 404
 
 

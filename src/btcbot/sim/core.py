@@ -102,6 +102,7 @@ class SimCore:
         self.limiter = RateLimiter()
         self.frozen_at_ms: int | None = None
         self.on_reset: list[Callable[[], None]] = []
+        self.generation = 0  # bumped by reset: caches keyed on book versions must not outlive an engine
         self._build()
 
     def _build(self) -> None:
@@ -121,6 +122,7 @@ class SimCore:
         self.frozen_at_ms = None
         self.requests.clear()
         self.limiter.reset()
+        self.generation += 1
         self._build()
         for hook in self.on_reset:
             hook()

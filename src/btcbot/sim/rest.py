@@ -78,7 +78,7 @@ class RestApi:
         self.on_change = on_change
         self.schedule_cancel = schedule_cancel
         self.closing = asyncio.Event()
-        self._book_cache: dict[tuple[str, int, int, bool, bool], tuple[str, str]] = {}
+        self._book_cache: dict[tuple[int, str, int, int, bool, bool], tuple[str, str]] = {}
         get: dict[str, dict[str, Route]] = {}
         self.routes = get
 
@@ -353,7 +353,8 @@ class RestApi:
         depth = _int_param(call.param("limit"), BOOK_DEPTH_CAP)
         depth = max(1, min(depth, BOOK_DEPTH_CAP))
         faults = self.core.faults
-        key = (spec.name, depth, self.core.engine.book_version[spec.name], faults.crossed_book, faults.zero_bid)
+        version = self.core.engine.book_version[spec.name]
+        key = (self.core.generation, spec.name, depth, version, faults.crossed_book, faults.zero_bid)
         cached = self._book_cache.get(key)
         if cached is None:
             # Formatting a deep book dominates this endpoint; the book only changes with its version.
