@@ -64,35 +64,27 @@ print(n / (done - began), n / (done - loaded))
 """
 
 
-def bench_btcbot(dataset: Path, runs: int) -> list[float]:
-    rates = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(runs):
-            result = run_replay(dataset=str(dataset), speed=None, db=Path(tmp) / f"bench{i}.db", seed=1, env_file=None)
-            rates.append(result.events_per_s)
-            print(
-                f"btcbot run {i + 1}: {result.events} events, {result.cycles} cycles, {result.wall_s:.2f} s, "
-                f"{result.events_per_s:,.0f} events/s",
-                flush=True,
-            )
-    return rates
+def bench_btcbot(dataset: Path, run: int, tmp: Path) -> float:
+    result = run_replay(dataset=str(dataset), speed=None, db=tmp / f"bench{run}.db", seed=1, env_file=None)
+    print(
+        f"btcbot run {run}: {result.events} events, {result.cycles} cycles, {result.wall_s:.2f} s, "
+        f"{result.events_per_s:,.0f} events/s",
+        flush=True,
+    )
+    return result.events_per_s
 
 
-def bench_nautilus(python: str, events: int, runs: int) -> list[float]:
-    rates = []
-    for i in range(runs):
-        out = subprocess.run([python, "-c", NAUTILUS_BENCH, str(events)], capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(f"nautilus run failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-            return rates
-        run_only, with_load = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
-        rates.append(run_only)
-        print(
-            f"nautilus run {i + 1}: {run_only:,.0f} quote ticks/s in engine.run() "
-            f"({with_load:,.0f}/s including add_data)",
-            flush=True,
-        )
-    return rates
+def bench_nautilus(python: str, events: int, run: int) -> float | None:
+    out = subprocess.run([python, "-c", NAUTILUS_BENCH, str(events)], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(f"nautilus run failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    run_only, with_load = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    print(
+        f"nautilus run {run}: {run_only:,.0f} quote ticks/s in engine.run() ({with_load:,.0f}/s including add_data)",
+        flush=True,
+    )
+    return run_only
 
 
 def main() -> None:
@@ -109,15 +101,29 @@ def main() -> None:
         began = time.perf_counter()
         write_synthetic(dataset, events=args.events, interval_ms=args.interval_ms)
         print(f"wrote {dataset} ({dataset.stat().st_size:,} bytes) in {time.perf_counter() - began:.1f} s")
-    ours = statistics.median(bench_btcbot(dataset, args.runs))
-    report: dict[str, object] = {"events": args.events, "btcbot_events_per_s": round(ours)}
-    print(f"btcbot replay --speed max: {ours:,.0f} market-data events/s (median of {args.runs})")
-    if args.nautilus_python:
-        theirs = bench_nautilus(args.nautilus_python, args.events, args.runs)
-        if theirs:
-            nt = statistics.median(theirs)
-            report.update(nautilus_events_per_s=round(nt), ratio=round(ours / nt, 3))
-            print(f"NautilusTrader BacktestEngine: {nt:,.0f} quote ticks/s; btcbot/nautilus = {ours / nt:.2f}")
+    # Interleaved (btcbot, nautilus, btcbot, ...) so a busy machine slows both alike; ratios are per pair.
+    ours: list[float] = []
+    theirs: list[float] = []
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(1, args.runs + 1):
+            ours.append(bench_btcbot(dataset, run, Path(tmp)))
+            if args.nautilus_python:
+                nt = bench_nautilus(args.nautilus_python, args.events, run)
+                if nt:
+                    theirs.append(nt)
+                    ratios.append(ours[-1] / nt)
+    mine = statistics.median(ours)
+    report: dict[str, object] = {"events": args.events, "btcbot_events_per_s": round(mine)}
+    print(f"btcbot replay --speed max: {mine:,.0f} market-data events/s (median of {args.runs})")
+    if theirs:
+        nt_median = statistics.median(theirs)
+        ratio = statistics.median(ratios)
+        report.update(nautilus_events_per_s=round(nt_median), ratio=round(ratio, 3))
+        print(
+            f"NautilusTrader BacktestEngine: {nt_median:,.0f} quote ticks/s (median); "
+            f"btcbot/nautilus = {ratio:.2f} (median of per-pair ratios)"
+        )
     if args.json:
         print(json.dumps(report))
 

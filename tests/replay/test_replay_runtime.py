@@ -85,9 +85,22 @@ def test_backtest_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_replay_refuses_a_live_state_db(tmp_path: Path) -> None:
     db = tmp_path / "live.db"
+    run_replay(dataset=None, speed=None, db=db, seed=1, env_file=None)
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE runs (command VARCHAR)")
-    con.execute("INSERT INTO runs VALUES ('run')")
+    con.execute("UPDATE runs SET command = 'run'")
     con.close()
     with pytest.raises(UsageError, match="never writes into a live state DB"):
         run_replay(dataset=None, speed=None, db=db, seed=1, env_file=None)
+    assert db.exists()
+
+
+def test_replay_refuses_a_db_with_records_of_a_killed_live_run(tmp_path: Path) -> None:
+    db = tmp_path / "killed.db"
+    run_replay(dataset=None, speed=None, db=db, seed=1, env_file=None)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM runs")
+    con.execute("UPDATE decisions SET run_id = '20261124T000000Z-abc123'")
+    con.close()
+    with pytest.raises(UsageError, match="never writes into a live state DB"):
+        run_replay(dataset=None, speed=None, db=db, seed=1, env_file=None)
+    assert db.exists()

@@ -118,6 +118,13 @@ def prepare_replay_db(path: Path) -> None:
     try:
         with open_reader(path) as con:
             rows = con.execute("SELECT DISTINCT command FROM runs").fetchall()
+            # A live run killed outright leaves no runs row, but its records carry its (non-replay) run id.
+            for table in ("decisions", "orders"):
+                foreign = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE NOT starts_with(run_id, 'replay-')"  # noqa: S608 - fixed names
+                ).fetchone()
+                if foreign and foreign[0]:
+                    rows.append(("run",))
     except Exception as exc:  # noqa: BLE001 - any failure to read means: not ours to delete
         raise UsageError(
             f"--db {path}: exists and is not a readable btcbot replay DB ({exc.__class__.__name__}); "
