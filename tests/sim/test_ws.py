@@ -216,3 +216,16 @@ def test_websocket_handshakes_are_rate_limited_per_ip(sim):
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_a_reader_that_falls_behind_never_stalls_the_market(api, ws_factory):
+    ws = ws_factory()
+    ws.recv()
+    for channel in ("orderbook", "obdiff", "ticker", "trade"):
+        ws.send([151, {"type": 151, "channel": channel, "event": "BTCTRY", "join": True}])
+    t0 = time.monotonic()
+    for _ in range(20):
+        api.control("/sim/tick", {"n": 10})  # the socket is not being read meanwhile
+    assert time.monotonic() - t0 < 10
+    assert api.control("/sim/state")["ticks"] == 200
+    assert ws.recv_type(100)[1]["ok"] is True  # everything is still delivered, in order

@@ -8,6 +8,7 @@ every logged-in socket its own 451/452/453/423/441 events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from btcbot.sim.symbols import SymbolSpec
 
 VERSION_FRAME = [991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}]
 PUBLIC_CHANNELS = ("orderbook", "obdiff", "ticker", "trade")
+MAX_OUTBOX = 20_000  # frames a reader may fall behind before it is disconnected as a slow consumer
 # One side of a served book: price -> (price string, amount string).
 SideView = dict[Decimal, tuple[str, str]]
 
@@ -42,6 +44,8 @@ class Client:
     ws: web.WebSocketResponse
     subs: dict[tuple[str, str], Subscription] = field(default_factory=dict)
     user_id: int | None = None
+    # Frames wait here for the socket's own writer task, so one slow reader never stalls the market clock.
+    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
 
 class WsHub:
@@ -53,6 +57,7 @@ class WsHub:
         self._trades: dict[str, list[PublicTrade]] = defaultdict(list)
         self._private: dict[int, list[list[Any]]] = defaultdict(list)
         self.frames_sent = 0
+        self._closing: set[asyncio.Future[bool]] = set()
         self.attach(core)
 
     def attach(self, core: SimCore) -> None:
@@ -99,8 +104,9 @@ class WsHub:
         await ws.prepare(request)
         client = Client(ws)
         self.clients.add(client)
+        writer = asyncio.create_task(self._writer(client))
         try:
-            await self._send(client, VERSION_FRAME)
+            self._send(client, VERSION_FRAME)
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._on_text(client, msg.data)
@@ -108,21 +114,37 @@ class WsHub:
                     break
         finally:
             self.clients.discard(client)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
         return ws
+
+    @staticmethod
+    async def _writer(client: Client) -> None:
+        ws, outbox = client.ws, client.outbox
+        try:
+            while True:
+                text = await outbox.get()
+                await ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return
 
     async def close_all(self, code: int = 1001) -> None:
         for client in list(self.clients):
             await client.ws.close(code=code, message=b"closed by simulator")
         self.clients.clear()
 
-    async def _send(self, client: Client, frame: list[Any]) -> None:
+    def _send(self, client: Client, frame: list[Any]) -> None:
         if self.core.faults.ws_stall or client.ws.closed:
             return
-        try:
-            await client.ws.send_str(wire.dumps(frame))
-            self.frames_sent += 1
-        except (ConnectionError, RuntimeError):
+        if client.outbox.qsize() >= MAX_OUTBOX:
             self.clients.discard(client)
+            task = asyncio.ensure_future(client.ws.close(code=1008, message=b"slow consumer"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            return
+        client.outbox.put_nowait(wire.dumps(frame))
+        self.frames_sent += 1
 
     async def _on_text(self, client: Client, text: str) -> None:
         try:
@@ -140,7 +162,7 @@ class WsHub:
                 client.user_id = user_id
             ok = user_id is not None
             message = "Authentication successful" if ok else "Authentication failed: invalid publicKey or signature"
-            await self._send(client, [114, {"type": 114, "ok": ok, "message": message}])
+            self._send(client, [114, {"type": 114, "ok": ok, "message": message}])
 
     async def _on_subscribe(self, client: Client, body: dict[str, Any]) -> None:
         channel, event, join = body.get("channel"), body.get("event"), body.get("join")
@@ -151,16 +173,16 @@ class WsHub:
         message = f"{'join' if joining else 'leave'}|{channel}:{event}"
         if not joining:
             client.subs.pop(key, None)
-            await self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
+            self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
             return
         if key in client.subs:
-            await self._send(client, [100, {"type": 100, "id": 0, "ok": False, "message": message}])
+            self._send(client, [100, {"type": 100, "id": 0, "ok": False, "message": message}])
             return
         # The WebSocket is case-sensitive: only exact upper-case pair names (or "all" for tickers) stream.
         spec = self.core.specs.get(event)
         sub = Subscription(channel, event, spec, cs=self.core.engine.book_version.get(event, 0) + 1)
         client.subs[key] = sub
-        await self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
+        self._send(client, [100, {"type": 100, "id": 0, "ok": True, "message": message}])
         if channel not in PUBLIC_CHANNELS or (spec is None and not (channel == "ticker" and event == "all")):
             return
         await self._serve_initial(client, sub)
@@ -170,14 +192,14 @@ class WsHub:
             return
         if sub.channel in ("orderbook", "obdiff") and sub.spec is not None:
             view = self._view(sub.spec)
-            await self._send(client, self._full_frame(sub, view))
+            self._send(client, self._full_frame(sub, view))
             sub.last = view
         elif sub.channel == "ticker":
-            await self._send(client, self._ticker_frame(sub))
+            self._send(client, self._ticker_frame(sub))
         elif sub.channel == "trade" and sub.spec is not None:
             items = [wire.ws_trade_item(t) for t in self.core.engine.recent_trades(sub.spec.name, 50)]
             frame = {"symbol": sub.spec.name, "items": items, "channel": "trade", "event": sub.event, "type": 421}
-            await self._send(client, [421, frame])
+            self._send(client, [421, frame])
 
     # ----- frames -----
     def _view(self, spec: SymbolSpec) -> tuple[SideView, SideView]:
@@ -269,7 +291,7 @@ class WsHub:
                         await self._publish_sub(client, sub, views, trades, tickers)
                 if client.user_id is not None:
                     for frame in private.get(client.user_id, ()):
-                        await self._send(client, frame)
+                        self._send(client, frame)
 
     async def _publish_sub(
         self,
@@ -282,14 +304,14 @@ class WsHub:
         spec = sub.spec
         if sub.channel == "ticker":
             if tickers and (spec is not None or sub.event == "all"):
-                await self._send(client, self._ticker_frame(sub))
+                self._send(client, self._ticker_frame(sub))
             return
         if spec is None:
             return
         if sub.channel == "trade":
             for trade in trades.get(spec.name, ()):
                 frame = {**wire.ws_trade_item(trade), "PS": spec.name, "channel": "trade", "event": sub.event}
-                await self._send(client, [422, {**frame, "type": 422}])
+                self._send(client, [422, {**frame, "type": 422}])
             return
         if sub.channel not in ("orderbook", "obdiff"):
             return
@@ -297,13 +319,13 @@ class WsHub:
         if view is None:
             view = views[spec.name] = self._view(spec)
         if sub.last is None:
-            await self._send(client, self._full_frame(sub, view))
+            self._send(client, self._full_frame(sub, view))
             sub.last = view
             return
         if sub.channel == "orderbook":
             if view != sub.last:
                 sub.cs += 1
-                await self._send(client, self._full_frame(sub, view))
+                self._send(client, self._full_frame(sub, view))
                 sub.last = view
             return
         bids = self._diff(sub.last[0], view[0], descending=True)
@@ -312,5 +334,5 @@ class WsHub:
             return
         sub.cs += 1
         frame = {"CS": sub.cs, "PS": spec.name, "AO": asks, "BO": bids, "channel": "obdiff", "event": sub.event}
-        await self._send(client, [432, {**frame, "type": 432}])
+        self._send(client, [432, {**frame, "type": 432}])
         sub.last = view
