@@ -63,6 +63,11 @@ DEFAULT_ROUTES: dict[tuple[str, str], str] = {
 }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # clients that time out or get reset on purpose break pipes; that is the point of the test
+
+
 class FakeVenue:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
@@ -104,7 +109,7 @@ class FakeVenue:
 
             do_GET = do_POST = do_DELETE = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -145,10 +150,18 @@ def _venue_server() -> Iterator[FakeVenue]:
 
 
 @pytest.fixture
-def venue(_venue_server: FakeVenue) -> Iterator[FakeVenue]:
+def shared_venue(_venue_server: FakeVenue) -> Iterator[FakeVenue]:
+    """One server for the big error table (count attempts on the client side: late arrivals can leak in)."""
     _venue_server.reset()
     yield _venue_server
     _venue_server.reset()
+
+
+@pytest.fixture
+def venue() -> Iterator[FakeVenue]:
+    v = FakeVenue()
+    yield v
+    v.close()
 
 
 class Sleeps:
@@ -176,6 +189,17 @@ def make_http(sleeps: Sleeps) -> Iterator[Callable[..., BtcturkHttp]]:
         kw.setdefault("retry", RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps))
         kw.setdefault("limiter", RateLimiter())
         http = BtcturkHttp(url, **kw)
+        # Attempts are counted where they leave the client: a server under load may accept a timed-out request
+        # only after the test has moved on.
+        sent: list[str] = []
+        real = http._session.request
+
+        def counting(method: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(method)
+            return real(method, *args, **kwargs)
+
+        http._session.request = counting  # type: ignore[method-assign]
+        http.sent = sent  # type: ignore[attr-defined]
         made.append(http)
         return http
 

@@ -128,19 +128,19 @@ def _expected(scenario: str, method: str) -> tuple[type[ExchangeError], int]:
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_error_table(scenario: str, method: str, venue: Any, make_http: Any, fx: Any, gate: Any) -> None:
+def test_error_table(scenario: str, method: str, shared_venue: Any, make_http: Any, fx: Any, gate: Any) -> None:
     spec = dict(SCENARIOS[scenario][0])
     raw = spec.pop("raw", None)
     body = spec.pop("body", None)
     payload = raw if raw is not None else (fx.json_body(body) if body is not None else b"")
-    venue.script = lambda req: fx.Reply(body=payload, **spec)
-    http = make_http(venue.url, read_timeout_s=0.1)
+    shared_venue.script = lambda req: fx.Reply(body=payload, **spec)
+    http = make_http(shared_venue.url, read_timeout_s=0.1)
     call, _write = METHODS[method]
     expected_type, attempts = _expected(scenario, method)
     with pytest.raises(ExchangeError) as info:
         call(http, gate.submit_token(), gate.cancel_token())
     assert type(info.value) is expected_type, f"{scenario}/{method}: {info.value!r}"
-    assert venue.count() == attempts
+    assert len(http.sent) == attempts
     text = str(info.value) + repr(info.value)
     assert fx.API_KEY not in text and fx.API_SECRET not in text
 
@@ -148,20 +148,12 @@ def test_error_table(scenario: str, method: str, venue: Any, make_http: Any, fx:
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_connect_failure_never_sent(method: str, make_http: Any, fx: Any, gate: Any) -> None:
     http = make_http(fx.closed_port_url())
-    sent: list[str] = []
-    real = http._session.request
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        sent.append(args[0])
-        return real(*args, **kwargs)
-
-    http._session.request = counting  # type: ignore[method-assign]
     call, write = METHODS[method]
     with pytest.raises(TransientError) as info:
         call(http, gate.submit_token(), gate.cancel_token())
     assert type(info.value) is TransientError  # not OutcomeUnknown: nothing reached the venue
     assert "nothing was sent" in str(info.value)
-    assert len(sent) == (1 if write else 3)
+    assert len(http.sent) == (1 if write else 3)
 
 
 def test_404_on_get_order_is_order_not_found(venue: Any, make_http: Any, fx: Any) -> None:

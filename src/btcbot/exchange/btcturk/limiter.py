@@ -60,7 +60,8 @@ class TokenBucket:
 
     def wait_s(self, now: float) -> float:
         self._refill(now)
-        if self._tokens >= 1.0:
+        # The epsilon keeps float residue from turning a due token into an endless series of tiny waits.
+        if self._tokens >= 1.0 - 1e-9:
             return 0.0
         return (1.0 - self._tokens) / self.rate_per_s
 
