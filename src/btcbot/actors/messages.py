@@ -125,7 +125,7 @@ class RecordCycle:
 
 @dataclass(frozen=True, slots=True)
 class CycleCompleted:
-    """State writer -> session: the cycle is recorded and flushed."""
+    """State writer -> session: the cycle is recorded (``flushed``: already on disk, else the flush follows)."""
 
     ctx: CycleContext
     outcomes: tuple[SymbolOutcome, ...]
