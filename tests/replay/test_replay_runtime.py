@@ -104,3 +104,30 @@ def test_replay_refuses_a_db_with_records_of_a_killed_live_run(tmp_path: Path) -
     with pytest.raises(UsageError, match="never writes into a live state DB"):
         run_replay(dataset=None, speed=None, db=db, seed=1, env_file=None)
     assert db.exists()
+
+
+def test_dataset_without_the_universe_symbols_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UNIVERSE_SYMBOLS", "BTCTRY,ETHTRY")
+    assert main(["replay", "--db", str(tmp_path / "x.db")]) == 2
+    err = capsys.readouterr().err
+    assert "sim_btctry.jsonl.gz: has no ETHTRY" in err and "Traceback" not in err
+
+
+def test_header_only_dataset_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from btcbot.replay.dataset import DatasetWriter
+
+    from .conftest import header
+
+    path = tmp_path / "empty.jsonl"
+    DatasetWriter(path, header()).close()
+    assert main(["backtest", "--dataset", str(path), "--db", str(tmp_path / "e.db")]) == 2
+    assert f"dataset {path}: holds no events" in capsys.readouterr().err
+
+
+def test_shipped_dataset_by_name_and_text_backtest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["backtest", "--dataset", "sim-btctry", "--db", str(tmp_path / "n.db")])
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "backtest replay-" in out and "market_data:stale 1" in out and "PnL" in out and "max drawdown" in out
