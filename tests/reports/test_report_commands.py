@@ -35,6 +35,17 @@ def test_report_summary_on_the_incident_db(incident_db: Path) -> None:
     assert (submit.orders, submit.submit_latency_ms, submit.cycle_ms) == ("buy:FILLED", 90.0, 50.0)
 
 
+def test_kill_switch_cycles_count_cycles_not_records(tmp_path: Path, scenario: Any) -> None:
+    scenario.cycle(1, "kill_switch:cancel", action="cancel", coid="cb-9")
+    scenario.cycle(1, "risk:kill_switch", symbol="ETHTRY", action="refuse")
+    scenario.cycle(2, "kill_switch:no_open_orders")
+    scenario.cycle(3, "cycle:ok")
+    db = scenario.write(tmp_path / "ks.db")
+    with open_reader(db) as con:
+        summary = build_report(load_window(con, 10)).summary
+    assert (summary.decisions, summary.cycles, summary.kill_switch_cycles) == (4, 3, 2)
+
+
 def test_report_last_n_takes_the_newest_records(incident_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "stage7-report", "--last", "3", "--json", "--db", str(incident_db))
     doc = json.loads(out)
