@@ -282,3 +282,12 @@ class TestSupervision:
         slow = SafeModeMonitor(lim).observe_cycle({}, [], NOW_MS, latencies_ms=[10, 10, 10, 200, 300])
         assert slow.cause == "order_latency"
         assert p95([1.0, 2.0, 3.0]) == 3.0 and p95([]) is None
+
+
+def test_unknown_balances_skip_only_the_balance_check():
+    v = assess([RiskInput("BTCTRY", (intent(),), btctry_rules(), Decimal(2000500))], limits=LIMITS, live_orders=[],
+               free_balances=None, kill_switch=False, safe_mode_latched=False)[0]  # fmt: skip
+    assert v.refusal is None
+    v = assess([RiskInput("BTCTRY", (intent(price="1900000"),), btctry_rules(), Decimal(2000500))], limits=LIMITS,
+               live_orders=[], free_balances=None, kill_switch=False, safe_mode_latched=False)[0]  # fmt: skip
+    assert v.refusal == rc.RISK_PRICE_COLLAR

@@ -38,6 +38,7 @@ class ReconcilerActor(BtcbotActor):
         account_scope: str,
         min_interval_ms: int,
         default_ttl_seconds: int,
+        enabled: bool = True,
     ) -> None:
         super().__init__(services)
         self._reader = reader
@@ -45,6 +46,8 @@ class ReconcilerActor(BtcbotActor):
         self._min_interval_ns = min_interval_ms * 1_000_000
         self._ttl = default_ttl_seconds
         self._last_ns: int | None = None
+        # Without credentials there is no account to reconcile (observe-only); nothing is queried.
+        self._enabled = enabled
 
     def _lookup(self, records: list[OrderRecord]) -> dict[str, VenueOrder | None]:
         found: dict[str, VenueOrder | None] = {}
@@ -70,7 +73,9 @@ class ReconcilerActor(BtcbotActor):
         ctx = message.ctx
         clock = self.services.clock
         now_ns = clock.monotonic_ns()
-        throttled = not message.force and self._last_ns is not None and now_ns - self._last_ns < self._min_interval_ns
+        throttled = not self._enabled or (
+            not message.force and self._last_ns is not None and now_ns - self._last_ns < self._min_interval_ns
+        )
         outcome = None
         balances: tuple[tuple[str, Decimal], ...] | None = None
         lag: float | None = None

@@ -41,7 +41,8 @@ class RiskGateActor(BtcbotActor):
                 inputs,
                 limits=self._limits,
                 live_orders=ctx.live_orders,
-                free_balances=ctx.balances_map(),
+                # Live always judges balances (none known = none free); observe-only without credentials skips it.
+                free_balances=ctx.balances_map() if (ctx.free_balances or self._gate.live) else None,
                 kill_switch=ctx.kill_switch,
                 safe_mode_latched=self._gate.safe_mode_cause is not None,
             )

@@ -77,7 +77,7 @@ def _check_intent(
     limits: RiskLimits,
     open_on_symbol: int,
     budget: _CycleBudget,
-    balances: Mapping[str, Decimal],
+    balances: Mapping[str, Decimal] | None,
 ) -> tuple[str | None, str]:
     notional = intent.notional
     if budget.orders + 1 > limits.max_orders_per_cycle:
@@ -101,6 +101,8 @@ def _check_intent(
     deviation = abs(intent.price - ref) / ref * _HUNDRED
     if deviation > limits.price_collar_pct or not rules.price_in_band(intent.price):
         return rc.RISK_PRICE_COLLAR, f"price={intent.price} reference={ref} collar_pct={limits.price_collar_pct}"
+    if balances is None:
+        return None, ""  # unknown (observe-only without credentials): nothing is sent, so nothing to protect
     asset, need = (rules.denominator, notional) if intent.side is OrderSide.BUY else (rules.numerator, intent.quantity)
     already = budget.spent.get(asset.upper(), Decimal(0))
     if already + need > _free(balances, asset):
@@ -113,11 +115,14 @@ def assess(
     *,
     limits: RiskLimits,
     live_orders: Sequence[OrderRecord],
-    free_balances: Mapping[str, Decimal],
+    free_balances: Mapping[str, Decimal] | None,
     kill_switch: bool,
     safe_mode_latched: bool,
 ) -> list[RiskVerdict]:
-    """Judge every symbol's intents for one cycle; caps per cycle are shared across symbols, in input order."""
+    """Judge every symbol's intents for one cycle; caps per cycle are shared across symbols, in input order.
+
+    ``free_balances=None`` means the balances are unknown; the caller passes it only in observe mode.
+    """
     budget = _CycleBudget()
     verdicts: list[RiskVerdict] = []
     for inp in inputs:

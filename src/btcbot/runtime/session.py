@@ -158,6 +158,7 @@ class _Session:
                 account_scope=scope,
                 min_interval_ms=self.s.reconcile_min_interval_ms,
                 default_ttl_seconds=self.ttl,
+                enabled=self.s.credentials_present,
             ),
             "order_manager": lambda: OrderManagerActor.start(
                 sv, gate=deps.gate, gateway=deps.gateway, store=deps.store, account_scope=scope, ttl_seconds=self.ttl
