@@ -12,7 +12,7 @@ import pytest
 
 from btcbot.cli import main
 from btcbot.reports import EXPORT_COLUMNS, build_report, load_window
-from btcbot.storage import open_reader
+from btcbot.storage import StateStore, open_reader
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -76,6 +76,30 @@ def test_missing_db_is_exit_2_naming_the_path(tmp_path: Path, capsys: pytest.Cap
     code, _, err = run(capsys, command, "--db", str(missing), *extra)
     assert code == 2 and str(missing) in err and err.startswith("error: ")
     assert not missing.parent.exists()  # a report never creates a DB
+
+
+def test_a_file_that_is_not_a_btcbot_db_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_text("not a database\n")
+    plain = tmp_path / "plain.db"
+    duckdb.connect(str(plain)).close()
+    for path in (garbage, plain):
+        code, _, err = run(capsys, "stage7-alerts", "--db", str(path))
+        assert code == 2 and str(path) in err and "Traceback" not in err
+
+
+def test_a_fresh_db_reports_nothing_yet(tmp_path: Path, scenario: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "fresh.db"
+    store = StateStore(db)
+    store.migrate()
+    store.close()
+    code, out, _ = run(capsys, "stage7-report", "--db", str(db))
+    assert code == 0 and "no decision records yet" in out and "reject_rate       n/a" in out
+    code, out, _ = run(capsys, "stage7-alerts", "--db", str(db))
+    assert code == 0 and "alerts_status=OK" in out
+    code, out, _ = run(capsys, "stage7-export", "--format", "csv", "--out", str(tmp_path / "e.csv"), "--db", str(db))
+    assert code == 0 and "wrote 0 row(s)" in out
+    assert (tmp_path / "e.csv").read_text().splitlines() == [",".join(EXPORT_COLUMNS)]
 
 
 def test_bad_last_is_a_usage_error(incident_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
