@@ -175,3 +175,14 @@ def test_build_market_data_follows_settings(fresh_sim: Any, http: BtcturkHttp) -
         assert snap is not None and snap.source == "ws"
     finally:
         ws.stop()
+
+
+def test_keepalive_pings_are_answered(fresh_sim: Any) -> None:
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), ping_interval_s=0.02, reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        assert wait_until(lambda: md.stats.pongs >= 2)
+        assert md.stats.pings_sent >= md.stats.pongs and md.stats.disconnects == 0
+    finally:
+        md.stop()
