@@ -65,7 +65,7 @@ def record_frames(sim: Any, n: int) -> list[bytes]:
     ws.settimeout(5)
     while len(frames) < n + 1:
         _op, data = ws.recv_data()
-        if data.startswith(b"[431,") or data.startswith(b"[432,"):
+        if data.startswith((b"[431,", b"[432,")):
             if not frames and not data.startswith(b"[431,"):
                 continue
             frames.append(bytes(data))
@@ -118,9 +118,8 @@ def main() -> None:
     for name, (p50, p99) in rest.items():
         print(f"  {name:44s} p50 {p50:6.2f}  p99 {p99:6.2f}")
     print(f"WS book diffs applied by the adapter alone ({len(frames) - 1} recorded 432 frames): {apply_rate:,.0f}/s")
-    print(
-        f"WS book diffs applied end to end (simulator ticking flat out, {args.seconds:.0f}s): {e2e_rate:,.0f}/s, gaps {gaps}"
-    )
+    label = f"WS book diffs applied end to end (simulator ticking flat out, {args.seconds:.0f}s)"
+    print(f"{label}: {e2e_rate:,.0f}/s, gaps {gaps}")
 
 
 if __name__ == "__main__":
