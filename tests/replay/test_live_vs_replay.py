@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from btcbot.cli import main
 from btcbot.replay.recorder import RecordStats, record
 from btcbot.replay.session import run_replay
 
@@ -51,7 +52,16 @@ def _codes(db: Path) -> set[str]:
         con.close()
 
 
-def test_replay_of_a_recording_decides_like_the_live_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _report_codes(db: Path, capsys: pytest.CaptureFixture[str]) -> set[str]:
+    """What `btcbot stage7-report` shows per reason code (the operator's view of the run)."""
+    capsys.readouterr()
+    assert main(["stage7-report", "--db", str(db), "--last", "1000", "--json"]) == 0
+    return set(json.loads(capsys.readouterr().out)["summary"]["by_reason_code"])
+
+
+def test_replay_of_a_recording_decides_like_the_live_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
 
     dataset = tmp_path / "live.jsonl.gz"
@@ -117,3 +127,4 @@ def test_replay_of_a_recording_decides_like_the_live_run(tmp_path: Path, monkeyp
     assert "market_data:stale" in live_codes
     assert replay_codes == live_codes, (live_codes, replay_codes, out[-1500:])
     assert "order:submitted" in live_codes
+    assert _report_codes(result.db, capsys) == _report_codes(live_db, capsys) == live_codes
