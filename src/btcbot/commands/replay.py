@@ -101,7 +101,6 @@ def record(**kwargs: Any) -> int:
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
     stop = threading.Event()
-    code = EXIT_OK
     try:
         stats = do_record(
             source=source,
@@ -123,7 +122,7 @@ def record(**kwargs: Any) -> int:
         f"recorded {stats.events} events ({stats.full_books} full books, {stats.diffs} diffs) "
         f"in {stats.elapsed_s:.1f} s to {args.out}"
     )
-    return code
+    return EXIT_OK
 
 
 def replay(**kwargs: Any) -> int:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,6 @@ class ReplayResult:
     last_ms: int
     venue: InProcessVenue
     runtime: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -223,7 +221,3 @@ def run_replay(
         venue=venue,
         runtime=outcome.raw,
     )
-
-
-def zero() -> Decimal:
-    return Decimal(0)

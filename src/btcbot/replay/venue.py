@@ -13,6 +13,7 @@ that event's time). Fees, tax split, reservations and the venue's validation are
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -185,8 +186,6 @@ class InProcessVenue:
         band = self.engine.price_band(symbol)
         if band is None:
             return rules
-        from dataclasses import replace
-
         return replace(rules, minimum_limit_order_price=band[0], maximum_limit_order_price=band[1])
 
     def balances(self) -> list[Balance]:
