@@ -69,6 +69,7 @@ SCENARIOS: dict[str, tuple[dict[str, Any], type[ExchangeError], type[ExchangeErr
         AuthenticationError,
         False,
     ),
+    "403 ip not allowed": (_err(403, "Forbidden", None), AuthenticationError, AuthenticationError, False),
     "405": ({"status": 405, "body": None}, ProtocolError, ProtocolError, False),
     "422": (_err(422, "INVALID_REQUEST_ERROR", 1037), RejectedByVenue, RejectedByVenue, False),
     "429": (

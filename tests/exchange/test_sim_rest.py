@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -253,3 +254,32 @@ def test_rest_market_data_frozen_crossed_and_zero_bid(ex: BtcturkExchange, fresh
     fresh_sim.set_faults(crossed_book=False, zero_bid=True)
     zero = md.snapshot("BTCTRY")
     assert zero is not None and not zero.is_valid
+
+
+def test_client_limiter_keeps_a_burst_inside_the_venue_limits(ex: BtcturkExchange, fresh_sim: Any, fx: Any) -> None:
+    """Twelve cancels in a burst: the venue allows 10 a second; our limiter spaces them so none meets a 429."""
+    gate = fx.armed_gate()
+    outcomes = []
+    for i in range(12):
+        try:
+            ex.cancel_order(10_000 + i, gate.cancel_token())
+            outcomes.append("accepted")
+        except RejectedByVenue as exc:  # unknown ids: the venue answers, it does not rate-limit
+            outcomes.append(exc.venue_message)
+    statuses = [r["status"] for r in _order_writes(fresh_sim)]
+    assert len(statuses) == 12 and 429 not in statuses
+    assert ex.http.limiter.waits > 0
+    # Negative control: without the client-side limiter the same burst does meet the venue's 429.
+    from btcbot.exchange.btcturk.limiter import unlimited
+
+    fresh_sim.reset()
+    raw = BtcturkHttp(
+        fresh_sim.rest_url, api_key=fresh_sim.api_key, api_secret=fresh_sim.api_secret, limiter=unlimited()
+    )
+    try:
+        with pytest.raises(RateLimited):
+            for i in range(12):
+                with contextlib.suppress(RejectedByVenue):
+                    raw.cancel_order(20_000 + i, gate.cancel_token())
+    finally:
+        raw.close()

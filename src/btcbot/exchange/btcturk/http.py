@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from opentelemetry.trace import SpanKind
@@ -21,6 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from btcbot.domain.orders import MAX_CLIENT_ORDER_ID_LEN, OrderIntent, OrderMethod
 from btcbot.errors import (
+    AuthenticationError,
     ExchangeError,
     InvariantViolation,
     OutcomeUnknown,
@@ -104,6 +106,7 @@ class BtcturkHttp:
         now_ms: Callable[[], int] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._host = urlsplit(self.base_url).hostname or ""
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         secret = api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret
         self._signer: Signer | None = Signer(key, secret, now_ms=now_ms) if key and secret else None
@@ -314,7 +317,9 @@ class BtcturkHttp:
         headers: dict[str, str] = {}
         if signed:
             if self._signer is None:
-                raise ExchangeError(f"{what}: needs BTCTURK_API_KEY and BTCTURK_API_SECRET, which are not set")
+                raise AuthenticationError(
+                    f"{what}: needs BTCTURK_API_KEY and BTCTURK_API_SECRET, which are not set; nothing was sent"
+                )
             headers.update(self._signer.headers())
         data: bytes | None = None
         if body is not None:
@@ -322,7 +327,7 @@ class BtcturkHttp:
             data = json.dumps(body).encode()
         elif signed:
             headers["Content-Type"] = "application/json"
-        attrs = {"http.request.method": method, "url.template": route, "server.address": self.base_url}
+        attrs = {"http.request.method": method, "url.template": route, "server.address": self._host}
         with start_span(f"{method} {route}", kind=SpanKind.CLIENT, attributes=attrs) as span:
             if write:
                 assert token is not None and kind is not None  # noqa: S101 - _write always passes both
