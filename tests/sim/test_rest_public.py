@@ -121,3 +121,9 @@ def test_unknown_route_is_404_with_empty_body_and_wrong_method_405(api):
     assert wrong.status_code == 405
     put = api.session.put(api.base + "/api/v1/order", timeout=5)
     assert put.status_code == 405
+
+
+def test_graph_far_past_or_unknown_is_no_data(api):
+    assert api.get("/v1/klines/history?symbol=BTCTRY&resolution=1&from=0&to=100000").json() == {"s": "no_data"}
+    assert api.get("/v1/klines/history?symbol=NOPE&resolution=60").json() == {"s": "no_data"}
+    assert api.get("/v1/ohlcs?pair=NOPE").json() == []

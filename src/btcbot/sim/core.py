@@ -242,8 +242,8 @@ class SimCore:
         to_s = min(to_s, now_s)
         last_bucket = to_s - to_s % resolution_s
         first_bucket = max(from_s - from_s % resolution_s, last_bucket - (limit - 1) * resolution_s, 0)
-        if last_bucket < first_bucket:
-            return []
+        if last_bucket < first_bucket or (now_s - first_bucket) // resolution_s > 50_000:
+            return []  # nothing asked for, or history further back than the simulator synthesizes
         current = float(self.market.mid[symbol])
         sigma = spec.volatility * math.sqrt(max(1.0, resolution_s / 0.25)) / 4
         out: list[tuple[int, float, float, float, float, float]] = []

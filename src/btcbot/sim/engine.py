@@ -616,7 +616,7 @@ class MatchingEngine:
 
     def complete_due_cancels(self, now_ms: int | None = None) -> list[SimOrder]:
         """Apply every accepted cancel that is due (all of them when ``now_ms`` is None)."""
-        with self._lock:
+        with self._lock, localcontext(_CTX):
             done: list[SimOrder] = []
             for order in list(self._pending_cancels.values()):
                 if now_ms is not None and order.cancel_due_ms is not None and order.cancel_due_ms > now_ms:
@@ -641,7 +641,7 @@ class MatchingEngine:
 
     def cancel_all(self, user_id: int, symbol: str | None = None) -> int:
         """Cancel every open order of an account at once (liquidity housekeeping, replay)."""
-        with self._lock:
+        with self._lock, localcontext(_CTX):
             acct = self._account(user_id)
             victims = [o for o in acct.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
             for order in victims:
@@ -649,7 +649,7 @@ class MatchingEngine:
             return len(victims)
 
     def cancel_order_now(self, user_id: int, order_id: int) -> bool:
-        with self._lock:
+        with self._lock, localcontext(_CTX):
             order = self._account(user_id).orders.get(order_id)
             if order is None or not order.is_open:
                 return False
