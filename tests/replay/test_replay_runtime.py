@@ -131,3 +131,16 @@ def test_shipped_dataset_by_name_and_text_backtest(tmp_path: Path, capsys: pytes
     out = capsys.readouterr().out
     assert code in (0, 1)
     assert "backtest replay-" in out and "market_data:stale 1" in out and "PnL" in out and "max drawdown" in out
+
+
+def test_replay_is_armed_but_can_reach_no_network_venue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from btcbot.arming import ArmingGate
+    from btcbot.replay.session import replay_settings
+
+    monkeypatch.setenv("BTCTURK_BASE_URL", "https://api.btcturk.com")
+    monkeypatch.setenv("DRY_RUN", "true")
+    settings = replay_settings(None, tmp_path / "x.db", "replay")
+    assert ArmingGate.from_settings(settings).live
+    assert settings.btcturk_base_url.endswith(".invalid")
+    assert settings.btcturk_ws_url.endswith(".invalid")
+    assert settings.state_db_path == tmp_path / "x.db"

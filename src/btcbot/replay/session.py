@@ -197,15 +197,21 @@ def run_replay(
     venue = InProcessVenue(market, clock, rules)
     assert_in_process(venue)
     run_id = replay_run_id(path, settings, seed)
-    prepare_replay_db(settings.state_db_path)
 
+    from btcbot.lock import InstanceLock
     from btcbot.replay.runtime_bridge import run_runtime
 
-    began = time.perf_counter()
-    outcome = run_runtime(
-        settings=settings, clock=clock, feed=feed, venue=venue, market=market, run_id=run_id, command=command
-    )
-    wall = time.perf_counter() - began
+    # Two replays into one DB would delete each other's file: the DB gets the same lock as a live run's.
+    try:
+        with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+            prepare_replay_db(settings.state_db_path)
+            began = time.perf_counter()
+            outcome = run_runtime(
+                settings=settings, clock=clock, feed=feed, venue=venue, market=market, run_id=run_id, command=command
+            )
+            wall = time.perf_counter() - began
+    finally:
+        market.close()
     venue.sample_equity(clock.wall_ms())
     return ReplayResult(
         run_id=run_id,
