@@ -199,3 +199,12 @@ def test_no_money_created_or_lost(seed, steps):
 def _reserve_asset(engine, order):
     spec = engine.specs[order.symbol]
     return spec.denominator if order.side == "buy" else spec.numerator
+
+
+def test_non_try_pairs_use_the_other_fee_schedule():
+    engine = _engine()
+    engine.replace_book("ETHBTC", bids=[(D("0.034"), D(10))], asks=[(D("0.035"), D(10))])
+    engine.submit(10, "ETHBTC", "buy", "limit", D(2), D("0.035"))
+    [trade] = engine.user_trades(10)
+    assert trade.fee + trade.tax == D(2) * D("0.035") * D("0.0014")
+    assert engine.fees_collected["BTC"] == D(2) * D("0.035") * (D("0.0014") + D("0.0010"))

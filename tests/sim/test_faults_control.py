@@ -222,3 +222,19 @@ def test_rate_limit_orderbook_per_minute(api):
     assert last.json()["limit"] == "180" and last.json()["period"] == "1m" and last.json()["policy"] == "ip"
     assert 1 <= int(last.headers["Retry-After"]) <= 60
     assert api.get("/api/v2/server/time").status_code == 200  # unlisted endpoints are not limited
+
+
+def test_same_seed_same_market_over_the_wire(api_for):
+    from btcbot.sim import Simulator
+
+    books = []
+    for _ in range(2):
+        with Simulator(seed=11, market_tick_ms=0) as sim:
+            client = api_for(sim)
+            client.control("/sim/tick", {"n": 25})
+            book = client.book()
+            books.append((book["bids"], book["asks"], client.get("/api/v2/trades?pairSymbol=BTCTRY").json()["data"]))
+    assert books[0][:2] == books[1][:2]
+    assert [(t["price"], t["amount"], t["side"]) for t in books[0][2]] == [
+        (t["price"], t["amount"], t["side"]) for t in books[1][2]
+    ]

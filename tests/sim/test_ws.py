@@ -229,3 +229,12 @@ def test_a_reader_that_falls_behind_never_stalls_the_market(api, ws_factory):
     assert time.monotonic() - t0 < 10
     assert api.control("/sim/state")["ticks"] == 200
     assert ws.recv_type(100)[1]["ok"] is True  # everything is still delivered, in order
+
+
+def test_login_signed_over_the_timestamp_is_accepted_too(ws_factory, sim):
+    ws = ws_factory()
+    ws.recv()
+    stamp = int(time.time() * 1000)
+    sig = ws_login_signature(sim.api_key, sim.api_secret, stamp)
+    ws.send([114, {"type": 114, "publicKey": sim.api_key, "timestamp": stamp, "nonce": 1, "signature": sig}])
+    assert ws.recv_type(114)[1]["ok"] is True
