@@ -84,3 +84,11 @@ def test_automatic_market_clock_moves_prices():
             assert time.monotonic() < deadline
             threading.Event().wait(0.01)
         assert s.get(sim.rest_url + "/api/v2/orderbook?pairSymbol=BTCTRY", timeout=5).status_code == 200
+
+
+def test_a_start_that_cannot_bind_raises_and_leaves_nothing_running():
+    with Simulator(market_tick_ms=0) as first:
+        before = {t.ident for t in threading.enumerate()}
+        with pytest.raises(OSError):
+            Simulator(ws_port=first.ws_port, market_tick_ms=0).start()
+        assert {t.ident for t in threading.enumerate()} <= before

@@ -108,8 +108,9 @@ class Simulator:
             try:
                 loop.run_until_complete(self._astart())
             except BaseException as exc:  # noqa: BLE001 - handed to the starting thread, which re-raises
-                ready.set_exception(exc)
+                loop.run_until_complete(self._astop())  # release whatever did bind
                 loop.close()
+                ready.set_exception(exc)
                 return
             ready.set_result(None)
             loop.run_forever()
