@@ -283,3 +283,42 @@ def test_client_limiter_keeps_a_burst_inside_the_venue_limits(ex: BtcturkExchang
                     raw.cancel_order(20_000 + i, gate.cancel_token())
     finally:
         raw.close()
+
+
+def test_cancel_confirmed_by_the_private_452_event(ex: BtcturkExchange, fresh_sim: Any, fx: Any) -> None:
+    from btcbot.exchange.btcturk.private_ws import T_ORDER_DELETE, T_ORDER_INSERT, PrivateOrderFeed
+
+    feed = PrivateOrderFeed(fresh_sim.ws_url, fresh_sim.api_key, fresh_sim.api_secret)
+    feed.start()
+    try:
+        assert feed.logged_in.wait(5)
+        gate = fx.armed_gate()
+        intent = _passive_buy(ex, "ws452")
+        ack = ex.submit_order(intent, gate.submit_token())
+        ex.cancel_order(ack.exchange_order_id, gate.cancel_token())
+        before_reads = len(_control(fresh_sim, "/sim/requests"))
+        result = ex.confirm_cancel(ack.exchange_order_id, timeout_s=3, order_events=feed)
+        assert result.confirmed and result.cancelled
+        kinds = [e.kind for e in feed.events(ack.exchange_order_id)]
+        assert kinds[0] == T_ORDER_INSERT and kinds[-1] == T_ORDER_DELETE
+        assert feed.events(ack.exchange_order_id)[0].client_order_id == intent.client_order_id
+        # Waited on the event, then read the order exactly once (no polling loop).
+        reads = _control(fresh_sim, "/sim/requests")[before_reads:]
+        assert len([r for r in reads if "/api/v1/order/" in r["path"].lower()]) == 1
+    finally:
+        feed.stop()
+
+
+def test_private_feed_refuses_a_wrong_key(fresh_sim: Any) -> None:
+    from btcbot.exchange.btcturk.private_ws import PrivateOrderFeed
+
+    feed = PrivateOrderFeed(fresh_sim.ws_url, fresh_sim.api_key, base64.b64encode(b"\x01" * 32).decode())
+    feed.start()
+    try:
+        deadline = time.monotonic() + 5
+        while feed.login_failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert feed.login_failures >= 1 and not feed.logged_in.is_set()
+        assert "login refused" in (feed.last_error or "") and fresh_sim.api_secret not in repr(feed)
+    finally:
+        feed.stop()

@@ -11,6 +11,7 @@ __all__ = [
     "BtcturkHttp",
     "CancelConfirmation",
     "ClockOffset",
+    "PrivateOrderFeed",
     "build_market_data",
     "measure_clock_offset",
     "stamp_window_threatened",
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> object:
         from btcbot.exchange.btcturk.market_data import build_market_data
 
         return build_market_data
+    if name == "PrivateOrderFeed":
+        from btcbot.exchange.btcturk.private_ws import PrivateOrderFeed
+
+        return PrivateOrderFeed
     raise AttributeError(name)

@@ -17,6 +17,7 @@ from btcbot.exchange.btcturk.translate import is_price_band_rejection
 
 if TYPE_CHECKING:
     from btcbot.arming import WriteToken
+    from btcbot.exchange.btcturk.private_ws import PrivateOrderFeed
     from btcbot.settings import Settings
 
 _FINAL = frozenset({VenueOrderStatus.CANCELED, VenueOrderStatus.CLOSED})
@@ -115,9 +116,30 @@ class BtcturkExchange:
 
     # ------------------------------------------------------------------ helpers for the order manager/reconciler
     def confirm_cancel(
-        self, exchange_order_id: int, *, timeout_s: float = 5.0, poll_interval_s: float = 0.2
+        self,
+        exchange_order_id: int,
+        *,
+        timeout_s: float = 5.0,
+        poll_interval_s: float = 0.2,
+        order_events: PrivateOrderFeed | None = None,
     ) -> CancelConfirmation:
-        """Poll the order until it reaches a final state (Canceled, or Closed when a fill won) or time runs out."""
+        """Wait until the order reaches a final state (Canceled, or Closed when a fill won) or time runs out.
+
+        With a logged-in ``order_events`` feed it waits for the venue's 452 and then reads the order once;
+        otherwise (or if no 452 comes) it polls ``GET /order/{id}``.
+        """
+        if (
+            order_events is not None
+            and order_events.logged_in.is_set()
+            and order_events.wait_for_delete(exchange_order_id, timeout_s) is not None
+        ):
+            try:
+                order = self.get_order(exchange_order_id)
+                if order.status in _FINAL:
+                    return CancelConfirmation(exchange_order_id, True, order)
+            except (OrderNotFound, TransientError):
+                pass
+            timeout_s = min(timeout_s, 1.0)  # the 452 came; only the read lags: poll briefly
         deadline_ns = self._clock.monotonic_ns() + int(timeout_s * 1e9)
         never = threading.Event()
         last: VenueOrder | None = None
