@@ -186,3 +186,24 @@ def test_keepalive_pings_are_answered(fresh_sim: Any) -> None:
         assert md.stats.pings_sent >= md.stats.pongs and md.stats.disconnects == 0
     finally:
         md.stop()
+
+
+def test_frozen_market_data_never_looks_fresh(fresh_sim: Any) -> None:
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=10_000, reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        fresh_sim.tick(1)
+        time.sleep(0.05)
+        fresh_sim.set_faults(freeze_market_data=True)
+        time.sleep(0.05)  # let anything already in flight land
+        frozen = md.snapshot("BTCTRY")
+        assert frozen is not None
+        for _ in range(20):
+            fresh_sim.tick(1)
+        time.sleep(0.3)
+        later = md.snapshot("BTCTRY")
+        assert later is not None and later.received_monotonic_ns == frozen.received_monotonic_ns
+        assert time.monotonic_ns() - later.received_monotonic_ns >= 300_000_000
+    finally:
+        md.stop()
