@@ -232,3 +232,25 @@ def test_i_kill_switch_cancels_only_this_bots_orders(harness):
     assert by_id[foreign.exchange_order_id].status is VenueOrderStatus.UNTOUCHED
     assert by_id[ours[0][1]].status is VenueOrderStatus.CANCELED
     assert not foreign.client_order_id.startswith(owned_prefix(settings.resolved_account_scope))
+
+
+def test_fill_is_recorded_with_fills_and_balance_snapshots_on_restart(harness):
+    import requests
+
+    settings = harness.armed(ttl_seconds=60, cancel_open_orders_on_stop=False)
+    first = harness.run(settings, RuntimeOptions(command="canary_loop", max_cycles=1, cycle_seconds=0.05))
+    ((cid, price),) = first.rows("SELECT client_order_id, price FROM orders WHERE status = 'OPEN'")
+    # The market falls through the resting buy: the simulator's liquidity sells into it.
+    requests.post(f"{harness.sim.rest_url}/sim/market", json={"symbol": "BTCTRY", "mid": str(price * Decimal("0.9"))},
+                  timeout=5).raise_for_status()  # fmt: skip
+    deadline = time.monotonic() + 5
+    while not [o for o in harness.venue_orders(settings) if o.client_order_id == cid and o.filled_quantity > 0]:
+        assert time.monotonic() < deadline, "the simulator never filled the canary"
+        time.sleep(0.05)
+    second = harness.run(settings, RuntimeOptions(command="canary_loop", max_cycles=1, cycle_seconds=0.05))
+    status = second.rows("SELECT status, filled_quantity FROM orders WHERE client_order_id = ?", [cid])
+    assert status[0][0] in ("FILLED", "PARTIAL") and status[0][1] > 0
+    fills = second.rows("SELECT client_order_id, quantity FROM fills")
+    assert fills and all(f[0] == cid for f in fills) and sum(f[1] for f in fills) == status[0][1]
+    assert second.rows("SELECT count(*) FROM balance_snapshots WHERE run_id = ?", [second.result.summary.run_id])[0][0]
+    assert second.result.summary.filled == (1 if status[0][0] == "FILLED" else 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from btcbot.domain.orders import Balance, Fill
 from btcbot.runtime.cycle import CycleContext, CycleStats, FreshBook, SymbolBook, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.reconcile import ReconcileOutcome
@@ -104,7 +105,8 @@ class ReconcileCompleted:
 
     ctx: CycleContext
     outcome: ReconcileOutcome | None
-    free_balances: tuple[tuple[str, Decimal], ...] | None
+    balances: tuple[Balance, ...] | None
+    fills: tuple[Fill, ...]
     lag_ms: float | None
     outcomes: tuple[SymbolOutcome, ...]
     stats: CycleStats

@@ -22,13 +22,13 @@ from btcbot.actors.messages import (
     RiskAssessed,
 )
 from btcbot.arming import ArmingGate, WriteToken
-from btcbot.domain.orders import OrderIntent, OrderStatus, owned_prefix
+from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus, owned_prefix
 from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound, RejectedByVenue
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
-from btcbot.runtime.records import alert_row, decision_id, order_event_row
+from btcbot.runtime.records import alert_row, decision_id, order_event_row, utc
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import set_error, start_span
 
@@ -58,10 +58,12 @@ class OrderManagerActor(BtcbotActor):
         self._ttl_seconds = ttl_seconds
         self._ledger = OrderLedger()
         self._balances: tuple[tuple[str, Any], ...] = ()
+        self._seen_trades: set[int] = set()
 
     def start_actor(self) -> None:
         # Also the restart path: the DB (flushed by the supervisor first) is the source of truth.
         self._ledger = OrderLedger(load_live_orders(self._store, self._prefix))
+        self._seen_trades = {int(r[0]) for r in self._store.query("SELECT trade_id FROM fills")}
 
     # ----- helpers -----
     def _now(self) -> int:
@@ -325,6 +327,32 @@ class OrderManagerActor(BtcbotActor):
             ),
         )
 
+    def _record_balances(self, ctx: CycleContext, balances: tuple[Balance, ...]) -> None:
+        ts = utc(self._now())
+        rows = [
+            {"run_id": ctx.run_id, "cycle_id": ctx.cycle_id, "ts": ts, "asset": b.asset.upper(), "total": b.total,
+             "free": b.free, "locked": b.locked}
+            for b in balances
+        ]  # fmt: skip
+        if rows:
+            self._store.insert("balance_snapshots", rows)
+
+    def _record_fills(self, fills: tuple[Fill, ...]) -> None:
+        # trade_id is the fills table's key: a duplicate would fail the whole batched flush, so dedupe here.
+        rows = []
+        for f in fills:
+            if f.trade_id in self._seen_trades:
+                continue
+            self._seen_trades.add(f.trade_id)
+            rec = self._ledger.get(f.client_order_id or "")
+            rows.append({
+                "trade_id": f.trade_id, "exchange_order_id": f.exchange_order_id, "client_order_id": f.client_order_id,
+                "run_id": rec.run_id if rec else None, "symbol": f.symbol, "side": f.side.value, "price": f.price,
+                "quantity": f.quantity, "fee": f.fee, "tax": f.tax, "ts": utc(f.ts_ms),
+            })  # fmt: skip
+        if rows:
+            self._store.insert("fills", rows)
+
     def _on_reconciled(self, msg: ReconcileCompleted) -> None:
         stats = msg.stats
         ctx = msg.ctx
@@ -369,8 +397,10 @@ class OrderManagerActor(BtcbotActor):
                 unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
                 alerts=(*stats.alerts, *(a.reason_code for a in out.alerts)),
             )
-        if msg.free_balances is not None:
-            self._balances = msg.free_balances
+        if msg.balances is not None:
+            self._balances = tuple((b.asset.upper(), b.free) for b in msg.balances)
+            self._record_balances(ctx, msg.balances)
+        self._record_fills(msg.fills)
         if msg.lag_ms is not None:
             stats = replace(stats, reconcile_lag_ms=msg.lag_ms)
         self._ledger.prune_terminal()

@@ -14,11 +14,11 @@ from typing import Any
 from btcbot import reason_codes as rc
 from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import ReconcileCompleted, ReconcileRequested
-from btcbot.domain.orders import VenueOrder, owned_prefix
+from btcbot.domain.orders import Balance, Fill, VenueOrder, owned_prefix
 from btcbot.errors import ExchangeError, OrderNotFound
 from btcbot.exchange.interfaces import ExchangeReader
 from btcbot.runtime.lifecycle import OrderRecord
-from btcbot.runtime.reconcile import needs_lookup, reconcile
+from btcbot.runtime.reconcile import ReconcileOutcome, needs_lookup, reconcile
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import inject, set_error, start_span
 
@@ -67,6 +67,25 @@ class ReconcilerActor(BtcbotActor):
             )
         return found
 
+    def _fills(self, records: tuple[OrderRecord, ...], outcome: ReconcileOutcome) -> tuple[Fill, ...]:
+        """The venue's trades for orders whose filled quantity grew in this reconcile (the order manager dedupes)."""
+        before = {r.client_order_id: r.filled_quantity for r in records}
+        grown = [
+            u.record
+            for u in outcome.updates
+            if u.record.exchange_order_id is not None
+            and u.record.filled_quantity > before.get(u.record.client_order_id, Decimal(0))
+        ]
+        out: list[Fill] = []
+        for symbol in sorted({r.symbol for r in grown}):
+            mine = {r.exchange_order_id: r for r in grown if r.symbol == symbol}
+            start = min(r.created_ms for r in mine.values()) - HISTORY_LOOKBACK_MS
+            for f in self._reader.user_trades(symbol, start_ms=start):
+                if f.exchange_order_id in mine:
+                    cid = f.client_order_id or mine[f.exchange_order_id].client_order_id
+                    out.append(replace(f, client_order_id=cid))
+        return tuple(out)
+
     def handle(self, message: Any) -> None:
         if not isinstance(message, ReconcileRequested):
             raise TypeError(f"reconciler cannot handle {type(message).__name__}")
@@ -77,7 +96,8 @@ class ReconcilerActor(BtcbotActor):
             not message.force and self._last_ns is not None and now_ns - self._last_ns < self._min_interval_ns
         )
         outcome = None
-        balances: tuple[tuple[str, Decimal], ...] | None = None
+        balances: tuple[Balance, ...] | None = None
+        fills: tuple[Fill, ...] = ()
         lag: float | None = None
         stats = message.stats
         if not throttled:
@@ -89,7 +109,7 @@ class ReconcilerActor(BtcbotActor):
                     symbols = sorted({*ctx.symbols, *(r.symbol for r in message.records)})
                     venue_open = [v for s in symbols for v in self._reader.open_orders(s)]
                     lookups = self._lookup(needs_lookup(message.records, venue_open))
-                    balances = tuple((b.asset.upper(), b.free) for b in self._reader.balances())
+                    balances = tuple(self._reader.balances())
                     outcome = reconcile(
                         message.records,
                         venue_open=venue_open,
@@ -101,6 +121,7 @@ class ReconcilerActor(BtcbotActor):
                         cycle_id=ctx.cycle_id,
                         default_ttl_seconds=self._ttl,
                     )
+                    fills = self._fills(message.records, outcome)
                     lag = float(clock.wall_ms() - t0)
                     get_metrics().reconcile_lag_ms.record(lag)
                     span.set_attribute("btcbot.reconcile.updates", len(outcome.updates))
@@ -118,7 +139,8 @@ class ReconcilerActor(BtcbotActor):
             ReconcileCompleted(
                 ctx=ctx,
                 outcome=outcome,
-                free_balances=balances,
+                balances=balances,
+                fills=fills,
                 lag_ms=lag,
                 outcomes=message.outcomes,
                 stats=stats,
