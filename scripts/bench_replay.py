@@ -58,33 +58,39 @@ engine.add_strategy(Strategy())
 loaded = time.perf_counter()
 engine.add_data(ticks)
 began = time.perf_counter()
+cpu = time.process_time()
 engine.run()
+cpu = time.process_time() - cpu
 done = time.perf_counter()
-print(n / (done - began), n / (done - loaded))
+print(n / (done - began), n / (done - loaded), n / cpu)
 """
 
 
-def bench_btcbot(dataset: Path, run: int, tmp: Path) -> float:
+def bench_btcbot(dataset: Path, run: int, tmp: Path) -> tuple[float, float]:
+    """(events per wall second, events per CPU second of the whole process: all actor threads together)."""
+    cpu = time.process_time()
     result = run_replay(dataset=str(dataset), speed=None, db=tmp / f"bench{run}.db", seed=1, env_file=None)
+    per_cpu = result.events / (time.process_time() - cpu)
     print(
         f"btcbot run {run}: {result.events} events, {result.cycles} cycles, {result.wall_s:.2f} s, "
-        f"{result.events_per_s:,.0f} events/s",
+        f"{result.events_per_s:,.0f} events/s ({per_cpu:,.0f} per CPU-second)",
         flush=True,
     )
-    return result.events_per_s
+    return result.events_per_s, per_cpu
 
 
-def bench_nautilus(python: str, events: int, run: int) -> float | None:
+def bench_nautilus(python: str, events: int, run: int) -> tuple[float, float] | None:
     out = subprocess.run([python, "-c", NAUTILUS_BENCH, str(events)], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         print(f"nautilus run failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
-    run_only, with_load = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    run_only, with_load, per_cpu = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
     print(
-        f"nautilus run {run}: {run_only:,.0f} quote ticks/s in engine.run() ({with_load:,.0f}/s including add_data)",
+        f"nautilus run {run}: {run_only:,.0f} quote ticks/s in engine.run() ({with_load:,.0f}/s including "
+        f"add_data; {per_cpu:,.0f} per CPU-second)",
         flush=True,
     )
-    return run_only
+    return run_only, per_cpu
 
 
 def main() -> None:
@@ -102,9 +108,10 @@ def main() -> None:
         write_synthetic(dataset, events=args.events, interval_ms=args.interval_ms)
         print(f"wrote {dataset} ({dataset.stat().st_size:,} bytes) in {time.perf_counter() - began:.1f} s")
     # Interleaved (btcbot, nautilus, btcbot, ...) so a busy machine slows both alike; ratios are per pair.
-    ours: list[float] = []
-    theirs: list[float] = []
+    ours: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(1, args.runs + 1):
             ours.append(bench_btcbot(dataset, run, Path(tmp)))
@@ -112,17 +119,33 @@ def main() -> None:
                 nt = bench_nautilus(args.nautilus_python, args.events, run)
                 if nt:
                     theirs.append(nt)
-                    ratios.append(ours[-1] / nt)
-    mine = statistics.median(ours)
-    report: dict[str, object] = {"events": args.events, "btcbot_events_per_s": round(mine)}
-    print(f"btcbot replay --speed max: {mine:,.0f} market-data events/s (median of {args.runs})")
+                    ratios.append(ours[-1][0] / nt[0])
+                    cpu_ratios.append(ours[-1][1] / nt[1])
+    mine = statistics.median(r[0] for r in ours)
+    mine_cpu = statistics.median(r[1] for r in ours)
+    report: dict[str, object] = {
+        "events": args.events,
+        "btcbot_events_per_s": round(mine),
+        "btcbot_events_per_cpu_s": round(mine_cpu),
+    }
+    print(
+        f"btcbot replay --speed max: {mine:,.0f} market-data events/s, {mine_cpu:,.0f} per CPU-second "
+        f"(medians of {args.runs})"
+    )
     if theirs:
-        nt_median = statistics.median(theirs)
+        nt_median = statistics.median(t[0] for t in theirs)
+        nt_cpu = statistics.median(t[1] for t in theirs)
         ratio = statistics.median(ratios)
-        report.update(nautilus_events_per_s=round(nt_median), ratio=round(ratio, 3))
+        cpu_ratio = statistics.median(cpu_ratios)
+        report.update(
+            nautilus_events_per_s=round(nt_median),
+            nautilus_events_per_cpu_s=round(nt_cpu),
+            ratio=round(ratio, 3),
+            cpu_ratio=round(cpu_ratio, 3),
+        )
         print(
-            f"NautilusTrader BacktestEngine: {nt_median:,.0f} quote ticks/s (median); "
-            f"btcbot/nautilus = {ratio:.2f} (median of per-pair ratios)"
+            f"NautilusTrader BacktestEngine: {nt_median:,.0f} quote ticks/s, {nt_cpu:,.0f} per CPU-second; "
+            f"btcbot/nautilus = {ratio:.2f} by wall time, {cpu_ratio:.2f} by CPU time (medians of per-pair ratios)"
         )
     if args.json:
         print(json.dumps(report))
