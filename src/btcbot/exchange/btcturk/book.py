@@ -27,8 +27,9 @@ class _Side:
 
     def __init__(self, negate: bool) -> None:
         self.negate = negate
+        # Keyed by sort key (the negated price for bids) so publishing is one C-level map over a slice.
         self.levels: dict[Decimal, PriceLevel] = {}
-        self.keys: list[Decimal] = []  # ascending; bids store negated prices so the best comes first
+        self.keys: list[Decimal] = []  # ascending => best first
         self.bad: dict[Decimal, PriceLevel] = {}
 
     def reset(self, raw: Iterable[Mapping[str, Any]]) -> None:
@@ -38,8 +39,11 @@ class _Side:
             p, a = Decimal(lvl["P"]), Decimal(lvl["A"])
             if a <= 0:
                 continue
-            (self.levels if p > 0 else self.bad)[p] = PriceLevel(p, a)
-        self.keys = sorted(-p for p in self.levels) if self.negate else sorted(self.levels)
+            if p > 0:
+                self.levels[-p if self.negate else p] = PriceLevel(p, a)
+            else:
+                self.bad[p] = PriceLevel(p, a)
+        self.keys = sorted(self.levels)
 
     def change(self, lvl: Mapping[str, Any]) -> None:
         price = Decimal(lvl["P"])
@@ -54,21 +58,17 @@ class _Side:
         key = -price if self.negate else price
         # CP 3 removes; an update to a zero size is a removal too (A still carries a number on removals).
         if removal:
-            if self.levels.pop(price, None) is not None:
+            if self.levels.pop(key, None) is not None:
                 i = bisect_left(self.keys, key)
                 if i < len(self.keys) and self.keys[i] == key:
                     del self.keys[i]
             return
-        if price not in self.levels:
+        if key not in self.levels:
             insort(self.keys, key)
-        self.levels[price] = PriceLevel(price, amount)
+        self.levels[key] = PriceLevel(price, amount)
 
     def top(self, depth: int) -> tuple[PriceLevel, ...]:
-        levels = self.levels
-        if self.negate:
-            good = tuple(levels[-k] for k in self.keys[:depth])
-        else:
-            good = tuple(levels[k] for k in self.keys[:depth])
+        good = tuple(map(self.levels.__getitem__, self.keys[:depth]))
         if self.bad:
             return (*self.bad.values(), *good)[:depth]
         return good
