@@ -7,8 +7,11 @@ time) and arms the runtime, which is safe because the only venue it can reach is
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +183,24 @@ def open_dataset(dataset: str | None, settings: Settings) -> tuple[Path, Recorde
     return path, market, first
 
 
+@contextlib.contextmanager
+def gc_tuned_for_replay() -> Iterator[None]:
+    """Fewer young-generation collections while replaying, restored afterwards.
+
+    Decoding a dataset allocates millions of short-lived lists; with CPython's default threshold (700) the
+    collector runs every few hundred events and re-scans everything young, about a third of the replay's CPU.
+    Objects alive before the replay are frozen out of the scans; collections still happen, just less often.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def run_replay(
     *,
     dataset: str | None,
@@ -206,9 +227,16 @@ def run_replay(
         with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
             prepare_replay_db(settings.state_db_path)
             began = time.perf_counter()
-            outcome = run_runtime(
-                settings=settings, clock=clock, feed=feed, venue=venue, market=market, run_id=run_id, command=command
-            )
+            with gc_tuned_for_replay():
+                outcome = run_runtime(
+                    settings=settings,
+                    clock=clock,
+                    feed=feed,
+                    venue=venue,
+                    market=market,
+                    run_id=run_id,
+                    command=command,
+                )
             wall = time.perf_counter() - began
     finally:
         market.close()
