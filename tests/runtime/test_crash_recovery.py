@@ -132,3 +132,30 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
     venue = [o for o in harness.venue_orders(settings) if o.client_order_id == crashed_cid]
     assert len(venue) == 1  # exactly one order on the venue carries the crashed decision's client id
     assert requests.get(f"{harness.sim.rest_url}/sim/state", timeout=5).ok
+
+
+def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_zero(harness):
+    env = {**_env(harness), "CANCEL_OPEN_ORDERS_ON_STOP": "true"}
+    settings = harness.armed(ttl_seconds=60)
+    proc = _canary(env, max_cycles=500)
+    try:
+        deadline = time.monotonic() + 20
+        while not _posts(harness):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the run never submitted"
+            time.sleep(0.05)
+        time.sleep(0.3)  # a few more cycles with the order resting
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert [w["method"] for w in harness.writes()] == ["POST", "DELETE"]
+    with open_reader(settings.state_db_path) as con:
+        assert con.execute("SELECT status FROM orders").fetchall() == [("CANCELLED",)]
+        assert con.execute("SELECT exit_code FROM runs").fetchall() == [(0,)]
+    from btcbot.lock import lock_status
+
+    held, _ = lock_status(settings.state_db_path, settings.resolved_account_scope)
+    assert not held

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_ANOMALY = 1
 EXIT_INTERRUPTED = 130
+STOP_CONFIRM_ATTEMPTS = 20
+STOP_CONFIRM_INTERVAL_S = 0.1
 
 __all__ = ["FaultPlan", "RunResult", "RuntimeDeps", "RuntimeOptions", "StopControl", "new_run_id", "run_session"]
 
@@ -334,7 +336,7 @@ class _Session:
         cancel = self.o.cancel_on_exit if self.o.cancel_on_exit is not None else self.s.cancel_open_orders_on_stop
         if not cancel or not self.d.gate.decision.protective_cancel_allowed:
             return
-        if not any(r.status in (OrderStatus.OPEN, OrderStatus.PARTIAL) for r in self.live_orders):
+        if not any(r.status.is_open for r in self.live_orders):  # OPEN, PARTIAL or CANCEL_PENDING
             return
         with start_span("stop_cancel", root=True, attributes={"btcbot.run_id": self.d.run_id}) as span:
             ctx = self.ctx(cycle_id, "stop", trace_id_hex(span))
@@ -343,8 +345,21 @@ class _Session:
             )
             try:
                 self.absorb(self.await_completion(cycle_id, "stop"))
+                # The venue accepts a cancel before it is final: reconcile until it is confirmed (bounded).
+                for _ in range(STOP_CONFIRM_ATTEMPTS):
+                    if not any(r.status is OrderStatus.CANCEL_PENDING for r in self.live_orders):
+                        break
+                    if self.d.clock.wait(self.d.stop.hard, STOP_CONFIRM_INTERVAL_S):
+                        break
+                    ctx = self.ctx(cycle_id, "stop", ctx.trace_id)
+                    self.services.routes.tell(
+                        "order_manager", CancelOpenOrders(ctx=ctx, reason_code=rc.STOP_CANCEL, trace=inject())
+                    )
+                    self.absorb(self.await_completion(cycle_id, "stop"))
             except _Aborted:
                 self.summary.anomaly("cancel on stop did not complete")
+            if any(r.status is OrderStatus.CANCEL_PENDING for r in self.live_orders):
+                self.summary.anomaly("a cancel on stop was not confirmed by the venue")
 
     def run(self) -> int:
         cycle_id = 0
