@@ -112,9 +112,9 @@ _ORDER_COLS = (
 )
 
 
-def last_decisions_sql(last: int) -> str:
-    """The window's decision ids; shared by the loaders and the export so both see the same rows."""
-    return f"SELECT decision_id FROM decisions ORDER BY ts DESC, cycle_id DESC, decision_id DESC LIMIT {int(last)}"
+def last_decisions_sql(last: int, columns: str = "decision_id") -> str:
+    """The window's decisions; shared by the loaders and the export so both see the same rows."""
+    return f"SELECT {columns} FROM decisions ORDER BY ts DESC, cycle_id DESC, decision_id DESC LIMIT {int(last)}"
 
 
 def load_window(con: Connection, last: int) -> Window:
