@@ -93,3 +93,26 @@ def test_replay_at_a_paced_speed_gives_the_same_decisions(tmp_path: Path) -> Non
     paced = run_replay(dataset=None, speed=2000.0, db=tmp_path / "paced.db", seed=1, env_file=None)
     assert paced.wall_s >= 180 / 2000  # the dataset spans ~180 s of virtual time
     assert fast.summary()["reason_codes"] == paced.summary()["reason_codes"]
+
+
+@pytest.mark.integration
+def test_record_from_an_unreachable_feed_is_a_clear_error(
+    sim_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("BTCTURK_BASE_URL", sim_urls[0])
+    monkeypatch.setenv("BTCTURK_WS_URL", f"ws://127.0.0.1:{port}")
+    monkeypatch.setenv("MARKET_DATA_MODE", "ws")
+    monkeypatch.setenv("BTCTURK_WS_ENABLED", "true")
+    code = main(["record", "--out", str(tmp_path / "x.jsonl"), "--duration", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot connect to the WebSocket feed ws://127.0.0.1:{port}" in err and "Traceback" not in err
+    assert not (tmp_path / "x.jsonl").exists()
+    monkeypatch.setenv("BTCTURK_BASE_URL", f"http://127.0.0.1:{port}")
+    assert main(["record", "--out", str(tmp_path / "y.jsonl"), "--duration", "1"]) == 1
+    assert "exchangeinfo failed" in capsys.readouterr().err

@@ -87,7 +87,13 @@ class WsRecorder:
     def run(self, duration_s: float, stop: threading.Event, progress: ProgressFn | None) -> RecordStats:
         import websocket
 
-        ws = websocket.create_connection(self._url, timeout=5, skip_utf8_validation=True, enable_multithread=True)
+        try:
+            ws = websocket.create_connection(self._url, timeout=5, skip_utf8_validation=True, enable_multithread=True)
+        except (OSError, websocket.WebSocketException) as exc:
+            raise ExchangeError(
+                f"cannot connect to the WebSocket feed {self._url} ({exc.__class__.__name__}); "
+                "check BTCTURK_WS_URL, or record REST snapshots with MARKET_DATA_MODE=rest"
+            ) from None
         try:
             for s in self._symbols:
                 self._subscribe(ws, s, True)
@@ -242,7 +248,11 @@ def record(
             stats = WsRecorder(ws_url, symbols, writer, clock).run(duration_s, stop, progress)
         else:
             stats = RestRecorder(base_url, symbols, writer, clock).run(duration_s, stop, progress)
-    finally:
+    except Exception:
         writer.close()
+        if writer.events == 0:
+            out.unlink(missing_ok=True)  # a header without events is no dataset; leave nothing behind
+        raise
+    writer.close()
     stats.duration_s = duration_s
     return stats
