@@ -248,7 +248,7 @@ def record(
             stats = WsRecorder(ws_url, symbols, writer, clock).run(duration_s, stop, progress)
         else:
             stats = RestRecorder(base_url, symbols, writer, clock).run(duration_s, stop, progress)
-    except Exception:
+    except BaseException:  # Ctrl-C included: the file must still end with a complete gzip trailer
         writer.close()
         if writer.events == 0:
             out.unlink(missing_ok=True)  # a header without events is no dataset; leave nothing behind
