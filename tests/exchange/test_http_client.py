@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, client_order_id
-from btcbot.errors import InvariantViolation, NotArmedError, ProtocolError, RateLimited
+from btcbot.errors import AuthenticationError, InvariantViolation, NotArmedError, ProtocolError, RateLimited
 from btcbot.exchange.btcturk.http import decimal_text
 from btcbot.exchange.btcturk.limiter import Limit, RateLimiter, TokenBucket
 from btcbot.exchange.btcturk.signing import sign
@@ -211,3 +211,18 @@ def test_only_one_code_path_writes_orders() -> None:
     assert http_src.count("self._write(") == 2  # submit_order and cancel_order
     assert http_src.count("write=True") == 1  # only _write sends with write semantics
     assert http_src.count("token.check_at_send(") == 1
+
+
+def test_a_burst_of_401s_stops_signed_requests_before_the_venue_blocks_the_ip(
+    venue: Any, make_http: Any, fx: Any
+) -> None:
+    refused = fx.json_body({"success": False, "message": "Unauthorized - Invalid Nonce", "code": 1037})
+    venue.script = lambda req: fx.Reply(status=401, body=refused) if req.path.startswith("/api/v1/") else None
+    http = make_http(venue.url)
+    for _ in range(10):
+        with pytest.raises(AuthenticationError):
+            http.balances()
+    with pytest.raises(AuthenticationError, match="not sent"):
+        http.balances()
+    assert len(http.sent) == 10
+    http.server_time_ms()  # public calls are unaffected

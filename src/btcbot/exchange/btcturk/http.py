@@ -55,6 +55,8 @@ M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_CONNECT_TIMEOUT_S = 3.05
 DEFAULT_READ_TIMEOUT_S = 10.0
+# BTCTurk has blocked IPs after bursts of unauthorized requests (50 in the 2019 docs); stay far below.
+MAX_CONSECUTIVE_AUTH_FAILURES = 10
 
 # Route templates (span attribute ``url.template`` and limiter keys); values never appear in them.
 R_TIME = "/api/v2/server/time"
@@ -107,6 +109,7 @@ class BtcturkHttp:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._host = urlsplit(self.base_url).hostname or ""
+        self._auth_failures = 0  # consecutive 401/403 answers to signed requests
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         secret = api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret
         self._signer: Signer | None = Signer(key, secret, now_ms=now_ms) if key and secret else None
@@ -320,6 +323,12 @@ class BtcturkHttp:
                 raise AuthenticationError(
                     f"{what}: needs BTCTURK_API_KEY and BTCTURK_API_SECRET, which are not set; nothing was sent"
                 )
+            if self._auth_failures >= MAX_CONSECUTIVE_AUTH_FAILURES:
+                # The venue blocks an IP after a burst of unauthorized requests; stop before that happens.
+                raise AuthenticationError(
+                    f"{what}: not sent — {self._auth_failures} signed requests in a row were refused (401); fix "
+                    "BTCTURK_API_KEY/BTCTURK_API_SECRET, key permissions, the IP allow-list or the clock, then restart"
+                )
             headers.update(self._signer.headers())
         data: bytes | None = None
         if body is not None:
@@ -351,6 +360,8 @@ class BtcturkHttp:
                 raise err from exc
             status = resp.status_code
             span.set_attribute("http.response.status_code", status)
+            if signed:
+                self._auth_failures = self._auth_failures + 1 if status in (401, 403) else 0
             try:
                 if status >= 300:
                     err2 = translate.error_for_status(
