@@ -76,3 +76,4 @@ SUPERVISOR_LIVENESS_TIMEOUT: Final = "supervisor:liveness_timeout"
 ORDER_NOT_SENT: Final = "order:not_sent"  # refused at the arming chokepoint after the risk gate approved it
 STOP_CANCEL: Final = "stop:cancel_open_orders"  # graceful stop cancelled this bot's open orders
 RECONCILE_FAILED: Final = "reconcile:failed"  # the venue could not be queried this cycle
+KILL_SWITCH_CANCEL_FAILED: Final = "kill_switch:cancel_failed"  # an owned order could not be cancelled

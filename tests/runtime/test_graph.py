@@ -147,3 +147,16 @@ def test_stale_streak_latches_safe_mode(tmp_path):
     assert deps.gate.safe_mode_cause == "stale_market_data" and result.exit_code == 1
     assert store.query("SELECT reason_code FROM decisions WHERE symbol = '*'") == [(rc.SUPERVISOR_SAFE_MODE,)]
     assert venue.write_attempts == []
+
+
+def test_kill_switch_without_write_authority_says_the_cancel_failed(tmp_path):
+    deps, venue, store = make(tmp_path, ttl_seconds=60)
+    run_session(RuntimeOptions(max_cycles=1, cancel_on_exit=False), deps)
+    deps2, _, _ = make(tmp_path, ttl_seconds=60, kill_switch=True, dry_run=True)
+    deps2.market_data = deps2.reader = deps2.gateway = venue
+    deps2.store = store
+    run_session(RuntimeOptions(max_cycles=1), deps2)
+    assert venue.write_attempts == ["submit"]  # DRY_RUN=true: not even a protective cancel
+    assert store.query("SELECT reason_code FROM decisions WHERE run_id = ?", [deps2.run_id]) == [
+        (rc.KILL_SWITCH_CANCEL_FAILED,)
+    ]

@@ -102,17 +102,25 @@ class OrderManagerActor(BtcbotActor):
                 outcomes.append(outcome)
         if ctx.kill_switch:
             stats = self._cancel_all(ctx, msg.trace, protective=True, stats=stats)
-            cancelled_on = {r.symbol for r in self._ledger.live() if r.status is S.CANCEL_PENDING}
-            outcomes = [self._kill_switch_outcome(o, o.symbol in cancelled_on) for o in outcomes]
+            live = self._ledger.live()
+            cancelled_on = {r.symbol for r in live if r.status is S.CANCEL_PENDING}
+            still_open = {r.symbol for r in live if r.status in (S.OPEN, S.PARTIAL)}
+            outcomes = [
+                self._kill_switch_outcome(o, o.symbol in cancelled_on, o.symbol in still_open) for o in outcomes
+            ]
         else:
             stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
             outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
         self._request_reconcile(ctx, tuple(outcomes), stats, msg.trace, force=False)
 
     @staticmethod
-    def _kill_switch_outcome(o: SymbolOutcome, cancelled: bool) -> SymbolOutcome:
+    def _kill_switch_outcome(o: SymbolOutcome, cancelled: bool, still_open: bool) -> SymbolOutcome:
         if o.reason_code not in (rc.RISK_KILL_SWITCH,) and o.action in ("submit", "would_submit"):
             return o
+        if still_open:  # not authorised (observe-only without write authority) or the venue refused: say so
+            return replace(
+                o, action="none", reason_code=rc.KILL_SWITCH_CANCEL_FAILED, details=(*o.details, ("was", o.reason_code))
+            )
         if cancelled:
             return replace(
                 o, action="cancel", reason_code=rc.KILL_SWITCH_CANCEL, details=(*o.details, ("was", o.reason_code))
