@@ -160,3 +160,11 @@ def test_kill_switch_without_write_authority_says_the_cancel_failed(tmp_path):
     assert store.query("SELECT reason_code FROM decisions WHERE run_id = ?", [deps2.run_id]) == [
         (rc.KILL_SWITCH_CANCEL_FAILED,)
     ]
+
+
+def test_armed_canary_once_that_cannot_place_is_an_anomaly(tmp_path):
+    deps, venue, _ = make(tmp_path)
+    venue.faults.crossed_book = True
+    result = run_session(RuntimeOptions(command="canary_once", max_cycles=5, until_idle=True), deps)
+    assert result.exit_code == 1 and result.summary.cycles == 1
+    assert any("canary order was not placed (market_data:invalid_book)" in a for a in result.summary.anomalies)

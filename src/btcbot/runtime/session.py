@@ -404,6 +404,9 @@ class _Session:
             s.anomaly(f"orphan orders adopted: {s.orphans}")
         if s.safe_mode_cause:
             s.anomaly(f"safe mode latched: {s.safe_mode_cause}")
+        if self.o.command == "canary_once" and self.d.gate.decision.live and s.placed == 0:
+            why = ",".join(sorted(s.reason_counts)) or "no cycle completed"
+            s.anomaly(f"the canary order was not placed ({why})")
         if self.d.stop.hard.is_set():
             return EXIT_INTERRUPTED
         return EXIT_ANOMALY if (s.anomalies or fatal) else EXIT_OK
