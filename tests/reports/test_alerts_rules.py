@@ -151,19 +151,34 @@ def test_safe_mode_decision_and_stored_alert_fold_into_one_critical_alert() -> N
 
 def test_orphans_restarts_and_lock_contention() -> None:
     lock = StoredAlertRow("a1", T0, "warning", "lock_contention", "storage:lock", "held", "r1")
+    orphans = tuple(
+        StoredAlertRow(
+            f"o{i}",
+            T0,
+            "warning",
+            "orphan_order",
+            "reconcile:orphan_found",
+            "adopted",
+            "r1",
+            f'{{"client_order_id": "{c}"}}',
+        )
+        for i, c in enumerate(("cb-x", "cb-y"))
+    )
     window = Window(
         decisions=(
             d(1, "reconcile:orphan_found", coid="cb-x"),
             d(2, "supervisor:actor_restarted", symbol="*"),
         ),
-        stored_alerts=(lock,),
+        stored_alerts=(lock, *orphans),
     )
-    kinds = {a.kind: a.severity for a in derive_alerts(window, Thresholds())}
-    assert kinds == {
-        "orphan_order": Severity.CRITICAL,
+    alerts = derive_alerts(window, Thresholds())
+    assert {a.kind: a.severity for a in alerts} == {
+        "orphan_order": Severity.WARNING,
         "actor_failure": Severity.WARNING,
         "lock_contention": Severity.WARNING,
     }
+    # One line per orphaned order: the decision and the stored alert about cb-x fold into one (two sightings).
+    assert sorted((a.key, a.count) for a in alerts if a.kind == "orphan_order") == [("cb-x", 2), ("cb-y", 1)]
 
 
 def test_dedup_keeps_the_worst_severity_first_and_last_seen_and_sorts_critical_first() -> None:

@@ -216,7 +216,7 @@ _DECISION_ALERTS: dict[str, tuple[str, Severity, str]] = {
 
 _STORED_KINDS: dict[str, Severity] = {
     "safe_mode": Severity.CRITICAL,
-    "orphan_order": Severity.CRITICAL,
+    "orphan_order": Severity.WARNING,
     "unknown_order": Severity.CRITICAL,
     "lock_contention": Severity.WARNING,
     "restart_budget": Severity.CRITICAL,
@@ -263,7 +263,13 @@ def stored_alert_signals(window: Window) -> list[Signal]:
         except KeyError:
             severity = _STORED_KINDS.get(a.kind, Severity.WARNING)
         # A stored alert for a kind the decisions already report folds into the same alert (same key).
-        key = (a.run_id or "*") if a.kind in ("safe_mode", "actor_failure") else a.reason_code
+        order = _detail(a.details, "client_order_id")
+        if order:
+            key = order
+        elif a.kind in ("safe_mode", "actor_failure"):
+            key = a.run_id or "*"
+        else:
+            key = a.reason_code
         weight = 0 if a.kind == "safe_mode" and a.run_id in escalated_runs else 1
         out.append(Signal(a.kind, key, severity, a.ts, a.reason_code, a.message, weight=weight))
     return out
