@@ -104,7 +104,10 @@ def test_stall_shows_age_and_reconnects(fresh_sim: Any) -> None:
     md.start()
     try:
         assert md.wait_for_book("BTCTRY", 5)
+        seq0 = md.snapshot("BTCTRY").sequence  # type: ignore[union-attr]
         fresh_sim.tick(1)
+        # The tick's diff is on the wire before tick() returns; wait until the reader has applied it.
+        assert wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0)  # type: ignore[union-attr]
         fresh_sim.set_faults(ws_stall=True)
         before = md.snapshot("BTCTRY")
         assert before is not None
@@ -193,10 +196,10 @@ def test_frozen_market_data_never_looks_fresh(fresh_sim: Any) -> None:
     md.start()
     try:
         assert md.wait_for_book("BTCTRY", 5)
+        seq0 = md.snapshot("BTCTRY").sequence  # type: ignore[union-attr]
         fresh_sim.tick(1)
-        time.sleep(0.05)
+        assert wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0)  # type: ignore[union-attr]
         fresh_sim.set_faults(freeze_market_data=True)
-        time.sleep(0.05)  # let anything already in flight land
         frozen = md.snapshot("BTCTRY")
         assert frozen is not None
         for _ in range(20):
