@@ -121,3 +121,18 @@ def test_demo_walks_the_runbook_and_the_reports_tell_the_truth(
             finally:
                 con.close()
         assert {r["decision_id"] for r in rows} == {r["decision_id"] for r in jsonl_rows}
+
+
+def test_demo_children_never_inherit_the_operators_gates_or_exporters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from btcbot.demo import Timings, child_env
+
+    monkeypatch.setenv("LIVE_TRADING", "true")
+    monkeypatch.setenv("kill_switch", "false")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.invalid:4318")
+    monkeypatch.setenv("BTCBOT_UNRELATED_HOME", "kept")
+    env = child_env("http://127.0.0.1:1", "ws://127.0.0.1:2", "k", "s", tmp_path / "x.db", Timings.fast())
+    assert "LIVE_TRADING" not in env and "kill_switch" not in env and "OTEL_EXPORTER_OTLP_ENDPOINT" not in env
+    assert env["BTCBOT_UNRELATED_HOME"] == "kept"
+    assert (env["BTCTURK_BASE_URL"], env["STATE_DB_PATH"]) == ("http://127.0.0.1:1", str(tmp_path / "x.db"))
