@@ -467,7 +467,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--state-dir", default="./var/demo", help="demo state directory (default ./var/demo)")
     parser.add_argument("--fast", action="store_true", help="shorter cycles (used by the test suite)")
     args = parser.parse_args(args_in)
-    return walk(Path(args.state_dir).resolve(), Timings.fast() if args.fast else Timings())
+    try:
+        return walk(Path(args.state_dir).resolve(), Timings.fast() if args.fast else Timings())
+    except KeyboardInterrupt:
+        print("demo interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
