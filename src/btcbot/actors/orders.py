@@ -49,6 +49,7 @@ class OrderManagerActor(BtcbotActor):
         store: RuntimeStore,
         account_scope: str,
         ttl_seconds: int,
+        max_open_orders_per_symbol: int = 1,
     ) -> None:
         super().__init__(services)
         self._gate = gate
@@ -56,6 +57,7 @@ class OrderManagerActor(BtcbotActor):
         self._store = store
         self._prefix = owned_prefix(account_scope)
         self._ttl_seconds = ttl_seconds
+        self._max_open = max_open_orders_per_symbol
         self._ledger = OrderLedger()
         self._balances: tuple[tuple[str, Any], ...] = ()
         self._seen_trades: set[int] = set()
@@ -98,6 +100,10 @@ class OrderManagerActor(BtcbotActor):
         stats = CycleStats()
         for verdict in msg.verdicts:
             for intent in verdict.approved:
+                late = self._ledger_refusal(intent, ages.get(verdict.symbol))
+                if late is not None:
+                    outcomes.append(late)
+                    continue
                 outcome, stats = self._place(ctx, intent, ages.get(verdict.symbol), stats, msg.trace)
                 outcomes.append(outcome)
         if ctx.kill_switch:
@@ -112,6 +118,18 @@ class OrderManagerActor(BtcbotActor):
             stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
             outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
         self._request_reconcile(ctx, tuple(outcomes), stats, msg.trace, force=False)
+
+    def _ledger_refusal(self, intent: OrderIntent, age: float | None) -> SymbolOutcome | None:
+        """Defence in depth: the gate judged the cycle's view; the ledger here is the truth at the moment of sending."""
+        mine = [r for r in self._ledger.live() if r.symbol == intent.symbol]
+        code = None
+        if any(r.status is S.UNKNOWN for r in mine):
+            code = rc.RISK_UNKNOWN_ORDER
+        elif len(mine) >= self._max_open:
+            code = rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL
+        if code is None:
+            return None
+        return SymbolOutcome(intent.symbol, "refuse", code, (("checked", "order_manager_ledger"),), age)
 
     @staticmethod
     def _kill_switch_outcome(o: SymbolOutcome, cancelled: bool, still_open: bool) -> SymbolOutcome:

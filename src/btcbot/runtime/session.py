@@ -163,7 +163,13 @@ class _Session:
                 enabled=self.s.credentials_present,
             ),
             "order_manager": lambda: OrderManagerActor.start(
-                sv, gate=deps.gate, gateway=deps.gateway, store=deps.store, account_scope=scope, ttl_seconds=self.ttl
+                sv,
+                gate=deps.gate,
+                gateway=deps.gateway,
+                store=deps.store,
+                account_scope=scope,
+                ttl_seconds=self.ttl,
+                max_open_orders_per_symbol=self.s.max_open_orders_per_symbol,
             ),
             "risk_gate": lambda: RiskGateActor.start(
                 sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate
@@ -213,8 +219,11 @@ class _Session:
             if isinstance(item, ActorFailed):
                 self.on_failure(item, cycle_id)
                 raise _Aborted(item.actor)
-            if isinstance(item, CycleCompleted) and item.ctx.cycle_id == cycle_id and item.ctx.purpose == purpose:
-                return item
+            if isinstance(item, CycleCompleted):
+                if item.ctx.cycle_id == cycle_id and item.ctx.purpose == purpose:
+                    return item
+                # A cycle given up on (aborted) finished after all: its view of the orders is still news.
+                self.absorb(item)
 
     def on_failure(self, failure: ActorFailed, cycle_id: int) -> None:
         self.summary.anomaly(f"actor failure: {failure.actor} ({failure.phase})")
