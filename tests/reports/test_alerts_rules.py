@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -205,3 +206,22 @@ def test_exit_code_ignores_resolved_alerts_and_info() -> None:
     assert alerts_exit_code(deduplicate([alert(Severity.INFO, True)])) == 0
     assert alerts_exit_code(deduplicate([alert(Severity.CRITICAL, False), alert(Severity.WARNING, True)])) == 1
     assert alerts_exit_code(deduplicate([alert(Severity.CRITICAL, True)])) == 2
+
+
+def test_a_state_writer_failing_on_a_busy_db_is_reported_as_lock_contention() -> None:
+    busy = DecisionRow(
+        decision_id="r1:5:*:x", run_id="r1", cycle_id=5, ts=T0, symbol="*", mode="observe", action="escalate",
+        reason_code="supervisor:safe_mode",
+        details=json.dumps({
+            "cause": "actor_failure:state_writer",
+            "detail": "StateStoreBusy: state DB /x.db stayed locked by another process for 5.0s",
+        }),
+    )  # fmt: skip
+    other = DecisionRow(
+        decision_id="r2:5:*:x", run_id="r2", cycle_id=5, ts=T0, symbol="*", mode="observe", action="escalate",
+        reason_code="supervisor:safe_mode", details=json.dumps({"cause": "stale_market_data", "detail": "3 cycles"}),
+    )  # fmt: skip
+    alerts = {(a.kind, a.key): a for a in derive_alerts(Window(decisions=(busy, other)), Thresholds())}
+    assert alerts[("lock_contention", "r1")].severity is Severity.WARNING
+    assert ("lock_contention", "r2") not in alerts
+    assert "actor_failure:state_writer" in alerts[("safe_mode", "r1")].message

@@ -243,7 +243,27 @@ def decision_signals(decisions: Iterable[DecisionRow]) -> list[Signal]:
         cause = _detail(d.details, "cause")
         message = f"{text} (cause {cause}; run {d.run_id})" if cause else f"{text} (run {d.run_id})"
         out.append(Signal(kind, key, severity, d.ts, d.reason_code, message))
+        if d.reason_code == rc.SUPERVISOR_SAFE_MODE and _is_lock_contention(_detail(d.details, "detail")):
+            out.append(
+                Signal(
+                    "lock_contention",
+                    d.run_id,
+                    Severity.WARNING,
+                    d.ts,
+                    d.reason_code,
+                    f"the state DB stayed locked by another process past the writer's retries (run {d.run_id}); "
+                    "look for a long-running reader or a second writer on STATE_DB_PATH",
+                )
+            )
     return out
+
+
+# A writer that could not get the DuckDB file fails with StateStoreBusy (or DuckDB's own lock error text).
+_LOCK_MARKERS = ("StateStoreBusy", "locked by another process", "Could not set lock on file", "Conflicting lock")
+
+
+def _is_lock_contention(detail: str) -> bool:
+    return any(marker in detail for marker in _LOCK_MARKERS)
 
 
 def stored_alert_signals(window: Window) -> list[Signal]:
