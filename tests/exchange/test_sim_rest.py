@@ -164,9 +164,13 @@ def test_latency_within_and_past_the_read_timeout(ex: BtcturkExchange, fresh_sim
     t0 = time.perf_counter()
     assert ex.balances()
     assert time.perf_counter() - t0 >= 0.06
-    fresh_sim.set_faults(latency_ms=800)  # past the 0.5 s read timeout
-    with pytest.raises(TransientError):
-        ex.server_time_ms()
+    fresh_sim.set_faults(latency_ms=400)
+    impatient = BtcturkHttp(fresh_sim.rest_url, read_timeout_s=0.1, retry=RetryPolicy(base_delay_s=0.001))
+    try:
+        with pytest.raises(TransientError, match="no answer"):
+            impatient.server_time_ms()  # three attempts, each past the 0.1 s read timeout
+    finally:
+        impatient.close()
 
 
 def test_429_is_rate_limited_with_retry_after(ex: BtcturkExchange, fresh_sim: Any, fx: Any) -> None:

@@ -187,6 +187,8 @@ class WsMarketData:
             except (OSError, websocket.WebSocketException) as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = f"connect: {type(exc).__name__}"
+                if failures == 0:
+                    log.warning("btcturk ws: cannot connect (%s); retrying with backoff", type(exc).__name__)
                 self._stop.wait(self.reconnect.backoff_s(min(failures, 10)))
                 failures += 1
                 continue
@@ -202,8 +204,10 @@ class WsMarketData:
             except _Stalled:
                 self.stats.stalls += 1
                 self.stats.last_error = "stalled: no data past the threshold"
+                log.warning("btcturk ws: no data for %.1fs; reconnecting", self.stale_after_ns / 1e9)
             except (OSError, websocket.WebSocketException) as exc:
                 self.stats.last_error = f"socket: {type(exc).__name__}"
+                log.warning("btcturk ws: connection lost (%s); reconnecting", type(exc).__name__)
             finally:
                 self.connected.clear()
                 self._ws = None
@@ -304,6 +308,7 @@ class WsMarketData:
                 return  # a duplicate or a straggler from before the last full book
             if cs != book.seq + 1:
                 self.stats.gaps += 1
+                log.warning("btcturk ws: %s book sequence gap (%d after %d); resyncing", book.symbol, cs, book.seq)
                 self._resync(ws, book)
                 return
         book.apply(obj.get("BO") or (), obj.get("AO") or ())
