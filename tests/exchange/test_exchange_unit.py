@@ -156,3 +156,18 @@ def test_exchange_is_thread_safe_for_concurrent_reads(venue: Any, make_http: Any
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_one_malformed_listing_does_not_hide_the_others(venue: Any, make_http: Any, fx: Any) -> None:
+    import json
+
+    from btcbot.errors import ProtocolError
+
+    payload = json.loads(fx.fixture_bytes("exchangeinfo.json"))
+    payload["data"]["symbols"].append({"id": 99, "name": "NEWTRY", "status": "TRADING"})  # fields missing
+    venue.script = lambda req: fx.Reply(body=fx.json_body(payload)) if "exchangeinfo" in req.path else None
+    cache = RulesCache(make_http(venue.url))
+    assert cache.rules("BTCTRY").symbol == "BTCTRY"
+    assert cache.exchange_info().unparsed == ("NEWTRY",)
+    with pytest.raises(ProtocolError, match="NEWTRY"):
+        cache.rules("NEWTRY")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -98,9 +98,44 @@ class SymbolInfo(_Model):
         return None
 
 
+def _lenient_symbols(value: Any) -> Any:
+    """Keep the entries that parse; one odd new listing must not take every other pair's rules down with it."""
+    if not isinstance(value, list):
+        return value
+    good = []
+    for item in value:
+        try:
+            good.append(SymbolInfo.model_validate(item))
+        except ValidationError:
+            continue
+    return good
+
+
+def _unparsed_names(data: Any) -> tuple[str, ...]:
+    if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
+        return ()
+    names = []
+    for item in data["symbols"]:
+        try:
+            SymbolInfo.model_validate(item)
+        except ValidationError:
+            name = item.get("name") if isinstance(item, dict) else None
+            names.append(str(name).upper() if name else "?")
+    return tuple(names)
+
+
 class ExchangeInfo(_Model):
     server_time: Int | None = Field(default=None, alias="serverTime")
-    symbols: tuple[SymbolInfo, ...]
+    symbols: Annotated[tuple[SymbolInfo, ...], BeforeValidator(_lenient_symbols)]
+    # Names of entries whose shape did not parse (asked for, they are a ProtocolError, not "unknown symbol").
+    unparsed: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_unparsed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "unparsed" not in data:
+            return {**data, "unparsed": _unparsed_names(data)}
+        return data
 
     def find(self, symbol: str) -> SymbolInfo | None:
         wanted = symbol.upper().replace("_", "")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from btcbot.domain.rules import SymbolRules
-from btcbot.errors import SymbolNotTradable
+from btcbot.errors import ProtocolError, SymbolNotTradable
 from btcbot.exchange.btcturk.convert import norm_symbol, symbol_rules
 from btcbot.exchange.btcturk.http import BtcturkHttp
 from btcbot.exchange.btcturk.models import ExchangeInfo
@@ -50,7 +50,12 @@ class RulesCache:
     def rules(self, symbol: str) -> SymbolRules:
         """Rules of a TRADING symbol; SymbolNotTradable (with what to do) otherwise."""
         wanted = norm_symbol(symbol)
-        info = self.exchange_info().find(wanted)
+        all_info = self.exchange_info()
+        info = all_info.find(wanted)
+        if info is None and wanted in all_info.unparsed:
+            raise ProtocolError(
+                f"BTCTurk exchangeinfo entry for {wanted} has an unexpected shape; not trading it until it parses"
+            )
         if info is None:
             raise SymbolNotTradable(
                 f"{wanted} is not listed in BTCTurk exchangeinfo; remove it from UNIVERSE_SYMBOLS or fix its spelling "
