@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from btcbot.arming import WriteToken
 from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
@@ -163,3 +164,42 @@ def test_404_on_get_order_is_order_not_found(venue: Any, make_http: Any, fx: Any
         make_http(venue.url).get_order(5)
     with pytest.raises(ProtocolError):
         make_http(venue.url).balances()
+
+
+class _RaisingAdapter(requests.adapters.BaseAdapter):
+    """A transport that fails the way urllib3 reports a connect timeout (nothing sent) or a read timeout."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__()
+        self.exc = exc
+        self.calls = 0
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        raise self.exc
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize(
+    ("exc", "read_err", "write_err"),
+    [
+        (requests.exceptions.ConnectTimeout("connect timed out"), TransientError, TransientError),
+        (requests.exceptions.ReadTimeout("read timed out"), TransientError, OutcomeUnknown),
+        (requests.exceptions.ChunkedEncodingError("body cut"), TransientError, OutcomeUnknown),
+    ],
+    ids=["connect-timeout-before-send", "read-timeout-after-send", "body-cut-after-send"],
+)
+def test_timeouts_before_and_after_send(
+    method: str, exc: Exception, read_err: type, write_err: type, make_http: Any, gate: Any
+) -> None:
+    http = make_http("http://btcturk.invalid")
+    adapter = _RaisingAdapter(exc)
+    http._session.mount("http://", adapter)
+    call, write = METHODS[method]
+    with pytest.raises(ExchangeError) as info:
+        call(http, gate.submit_token(), gate.cancel_token())
+    assert type(info.value) is (write_err if write else read_err)
+    assert adapter.calls == (1 if write else 3)
