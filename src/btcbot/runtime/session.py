@@ -43,7 +43,7 @@ from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGa
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.ports import RuntimeStore
-from btcbot.runtime.records import cycle_row, decision_row, utc
+from btcbot.runtime.records import decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.runtime.strategy import Strategy
 from btcbot.runtime.summary import RunSummary
@@ -270,22 +270,10 @@ class _Session:
             )
             for s in self.symbols
         ]
+        # Keys of their own: should the cycle still complete late, its records must not collide with these (a
+        # duplicate key would fail the whole batched flush). No cycles row for the same reason.
+        rows = [{**r, "decision_id": f"{r['decision_id']}:aborted"} for r in rows]
         self.d.store.insert("decisions", rows)
-        self.d.store.insert(
-            "cycles",
-            [
-                cycle_row(
-                    run_id=self.d.run_id,
-                    cycle_id=cycle_id,
-                    started_ms=started_ms,
-                    ended_ms=now,
-                    mode="observe",
-                    duration_ms=float(now - started_ms),
-                    outcome_reason_code=rc.SUPERVISOR_CYCLE_ABORTED,
-                    trace_id=trace_id,
-                )
-            ],
-        )
         self.d.store.flush()
         counts = self.summary.reason_counts
         counts[rc.SUPERVISOR_CYCLE_ABORTED] = counts.get(rc.SUPERVISOR_CYCLE_ABORTED, 0) + len(self.symbols)
