@@ -171,3 +171,34 @@ def test_one_malformed_listing_does_not_hide_the_others(venue: Any, make_http: A
     assert cache.exchange_info().unparsed == ("NEWTRY",)
     with pytest.raises(ProtocolError, match="NEWTRY"):
         cache.rules("NEWTRY")
+
+
+def test_ws_frame_handler_ignores_what_it_does_not_know() -> None:
+    from btcbot.exchange.btcturk.ws import WsMarketData
+
+    md = WsMarketData("ws://unused", ("BTCUSDT",))
+    frames = [
+        b'[991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}]',
+        b'[100, {"type": 100, "ok": false, "message": "join|obdiff:BTCUSDT"}]',
+        b'[451, {"type": 451, "pairId": 0, "symbol": "BTCTRY", "id": 0}]',
+        b'{"not": "a list"}',
+        b"not json at all",
+        b'[432, {"PS": "BTCUSDT", "AO": [], "BO": []}]',  # a diff before any full book: ignored
+        b'[431, {"CS": 5, "PS": "BTCUSDT", "AO": [{"A": "1", "P": "101"}], "BO": [{"A": "1", "P": "100"}]}]',
+        b'[432, {"PS": "BTCUSDT", "AO": [], "BO": []}]',  # no CS once synced: a bad frame, counted
+        b'[432, {"CS": 6, "PS": "BTCUSDT", "AO": [{"CP": 1, "P": "102", "A": "2"}], "BO": []}]',
+        b'[432, {"CS": 6, "PS": "BTCUSDT", "AO": [{"CP": 3, "P": "102", "A": "2"}], "BO": []}]',  # duplicate CS
+        b'[402, {"PS": "BTCUSDT", "B": "100", "A": "101", "LA": "100.5"}]',
+        b'[422, {"PS": "BTCUSDT", "D": "1787692480001", "I": "100163842129199948", "A": "0.1", "P": "100.5", "S": 1}]',
+    ]
+    for i, frame in enumerate(frames):
+        md._handle(None, frame, i, i)  # type: ignore[arg-type]
+    snap = md.snapshot("BTCUSDT")
+    assert snap is not None and snap.sequence == 6 and [lv.price for lv in snap.asks] == [Decimal(101), Decimal(102)]
+    assert (
+        md.stats.bad_frames == 2 and md.stats.diffs_applied == 1
+    )  # bad JSON; a synced diff without CS and md.stats.gaps == 0
+    ticker = md.ticker("BTCUSDT")
+    assert ticker is not None and ticker.bid == Decimal(100) and ticker.last == Decimal("100.5")
+    (trade,) = md.trades("BTCUSDT")
+    assert trade.trade_id == 100163842129199948 and trade.side_code == 1

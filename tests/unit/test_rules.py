@@ -109,3 +109,9 @@ def test_price_band_examples() -> None:
     assert rules(has_fraction=False, denominator_scale=2).round_price(Decimal("3800000.99"), OrderSide.SELL) == Decimal(
         "3800001"
     )
+
+
+def test_supports_method_follows_order_methods() -> None:
+    r = rules(order_methods=("LIMIT", "STOP_LIMIT"))
+    assert r.supports_method("limit") and r.supports_method("stoplimit")
+    assert not r.supports_method("market")

@@ -34,6 +34,12 @@ class SymbolRules:
     def tradable(self) -> bool:
         return self.status == "TRADING"
 
+    def supports_method(self, method: str) -> bool:
+        """Whether exchangeinfo lists ``method`` ("limit", "market", ...) for this pair."""
+        return method.strip().upper().replace("STOPLIMIT", "STOP_LIMIT").replace("STOPMARKET", "STOP_MARKET") in (
+            m.upper() for m in self.order_methods
+        )
+
     @property
     def price_scale(self) -> int:
         return self.denominator_scale if self.has_fraction else 0
