@@ -202,3 +202,28 @@ def test_ws_frame_handler_ignores_what_it_does_not_know() -> None:
     assert ticker is not None and ticker.bid == Decimal(100) and ticker.last == Decimal("100.5")
     (trade,) = md.trades("BTCUSDT")
     assert trade.trade_id == 100163842129199948 and trade.side_code == 1
+
+
+def test_ws_reconnects_stay_inside_the_connection_attempt_limit(fx: Any) -> None:
+    import time
+
+    from btcbot.exchange.btcturk.ws import WsMarketData
+    from btcbot.exchange.retry import RetryPolicy
+
+    dead = fx.closed_port_url().replace("http://", "ws://")
+    md = WsMarketData(
+        dead,
+        ("BTCTRY",),
+        reconnect=RetryPolicy(max_attempts=1_000_000, base_delay_s=0.001, max_delay_s=0.002),
+        max_connects_per_minute=3,
+    )
+    md.start()
+    try:
+        deadline = time.monotonic() + 5
+        while md.stats.connect_failures < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # with ~2 ms backoff, an unlimited loop would have made ~100 more attempts by now
+        assert md.stats.connect_failures == 3
+        assert md.snapshot("BTCTRY") is None
+    finally:
+        md.stop()

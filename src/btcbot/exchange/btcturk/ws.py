@@ -101,8 +101,10 @@ class WsMarketData:
         rest_fallback: BtcturkHttp | None = None,
         fallback_after_ms: int = 3000,
         clock: Clock | None = None,
+        max_connects_per_minute: int = MAX_CONNECTS_PER_MINUTE,
     ) -> None:
         self.url = url
+        self.max_connects_per_minute = max_connects_per_minute
         self.symbols = tuple(norm_symbol(s) for s in symbols)
         self.stale_after_ns = stale_after_ms * 1_000_000
         self.ping_interval_s = ping_interval_s
@@ -227,7 +229,7 @@ class WsMarketData:
         now = time.monotonic()
         while self._connect_times and now - self._connect_times[0] > 60:
             self._connect_times.popleft()
-        if len(self._connect_times) >= MAX_CONNECTS_PER_MINUTE:
+        if len(self._connect_times) >= self.max_connects_per_minute:
             self._stop.wait(60 - (now - self._connect_times[0]))
         self._connect_times.append(time.monotonic())
 
