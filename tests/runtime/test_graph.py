@@ -168,3 +168,14 @@ def test_armed_canary_once_that_cannot_place_is_an_anomaly(tmp_path):
     result = run_session(RuntimeOptions(command="canary_once", max_cycles=5, until_idle=True), deps)
     assert result.exit_code == 1 and result.summary.cycles == 1
     assert any("canary order was not placed (market_data:invalid_book)" in a for a in result.summary.anomalies)
+
+
+def test_a_stuck_graph_latches_safe_mode_and_stops_non_zero(tmp_path):
+    deps, _, store = make(tmp_path)
+    opts = RuntimeOptions(max_cycles=5, cycle_seconds=0.01, cycle_timeout_s=0.3,
+                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=0.8))  # fmt: skip
+    result = run_session(opts, deps)
+    assert result.exit_code == 1 and result.summary.cycles == 1
+    assert deps.gate.safe_mode_cause == "cycle_timeout"
+    assert store.query("SELECT reason_code FROM decisions WHERE symbol = '*'") == [(rc.SUPERVISOR_SAFE_MODE,)]
+    assert not actor_threads()  # the stalled actor finished its step and stopped with the rest

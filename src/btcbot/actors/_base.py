@@ -28,6 +28,8 @@ class InjectedFault(RuntimeError):
 class FaultPlan:
     """Test/demo only: make ``actor`` raise in ``phase`` (``receive`` on ``cycle_id``, or ``start``).
 
+    ``phase="hang"`` instead stalls the actor for ``hang_s`` seconds on ``cycle_id`` (a stuck graph).
+
     Reachable only through ``RuntimeOptions.fault`` in Python; no setting, variable or CLI flag sets it.
     """
 
@@ -35,6 +37,7 @@ class FaultPlan:
     phase: str = "receive"
     cycle_id: int | None = None
     times: int = 1
+    hang_s: float = 0.0
 
 
 class FaultInjector:
@@ -47,12 +50,15 @@ class FaultInjector:
         plan = self._plan
         if plan is None or plan.actor != actor or plan.phase != phase:
             return
-        if phase == "receive" and plan.cycle_id is not None and plan.cycle_id != cycle_id:
+        if phase in ("receive", "hang") and plan.cycle_id is not None and plan.cycle_id != cycle_id:
             return
         with self._lock:
             if self._left <= 0:
                 return
             self._left -= 1
+        if phase == "hang":
+            threading.Event().wait(plan.hang_s)
+            return
         raise InjectedFault(f"injected fault in {actor} ({phase})")
 
 
@@ -130,6 +136,7 @@ class BtcbotActor(pykka.ThreadingActor):
             return Pong(actor=self.actor_name, handled=self.handled, trace=inject())
         ctx = getattr(message, "ctx", None)
         self.services.faults.maybe_raise(self.actor_name, "receive", getattr(ctx, "cycle_id", None))
+        self.services.faults.maybe_raise(self.actor_name, "hang", getattr(ctx, "cycle_id", None))
         self.handled += 1
         return self.handle(message)
 
