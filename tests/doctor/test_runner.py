@@ -23,6 +23,7 @@ NAMES = [
     "db_path",
     "db_schema",
     "instance_lock",
+    "intent_journal",
     "exchange_connectivity",
     "clock_offset",
     "symbols_tradable",
@@ -61,7 +62,7 @@ def test_verdict_and_exit_code(statuses: list[Status], expected: Status, code: i
 def test_offline_skips_network_and_never_passes_it(make_settings: Callable[..., Settings]) -> None:
     report = run_checks(make_settings(), None, DoctorOptions("24h", 86400, offline=True), probe=_never_called)
     assert [c.name for c in report.checks] == NAMES
-    net = [c for c in report.checks if c.name in NAMES[6:10]]
+    net = [c for c in report.checks if c.name in NAMES[7:11]]
     assert {c.status for c in net} == {Status.SKIP}
     assert all("--offline" in c.reason for c in net)
 
@@ -88,7 +89,7 @@ def test_absent_db_skips_slos_as_reduced_confidence(kit: Any, make_settings: Cal
     report = run_checks(settings, None, OPTS, probe=lambda s: kit.facts())
     by = {c.name: c for c in report.checks}
     assert by["db_schema"].status is Status.SKIP
-    for name in NAMES[10:]:
+    for name in NAMES[11:]:
         assert by[name].status is Status.SKIP and "reduced confidence" in by[name].reason
     assert report.status is Status.PASS
 

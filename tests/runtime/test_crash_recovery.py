@@ -19,7 +19,8 @@ from btcbot import reason_codes as rc
 from btcbot.arming import ArmingGate
 from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange
-from btcbot.storage import open_reader
+from btcbot.storage import StateStore, open_reader
+from btcbot.storage.intent_journal import IntentJournal, journal_path_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -91,10 +92,17 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
         if proc.poll() is None:
             proc.kill()
     harness.faults(drop_order_response=False)
-    with open_reader(settings.state_db_path) as con:
-        rows = con.execute("SELECT client_order_id, status FROM orders").fetchall()
-    assert len(rows) == 1 and rows[0][1] == "INTENT"  # written ahead of the send, never acknowledged
-    crashed_cid = rows[0][0]
+    # Written ahead of the send (the intent journal), never acknowledged: not yet in the DB file itself...
+    journaled = IntentJournal(journal_path_for(settings.state_db_path)).read()
+    assert [r["status"] for r in journaled] == ["INTENT"]
+    crashed_cid = journaled[0]["client_order_id"]
+    # ...and the next store to open the DB folds it in, before anything else can read or decide.
+    recovered = StateStore(settings.state_db_path)
+    try:
+        rows = recovered.query("SELECT client_order_id, status FROM orders")
+    finally:
+        recovered.close()
+    assert rows == [(crashed_cid, "INTENT")]
 
     # An order of this bot the DB never heard of (as if its row was lost): an orphan for the restart to find.
     scope = settings.resolved_account_scope

@@ -1,8 +1,9 @@
 """Order-manager actor: owns this bot's order records; submits, cancels, and applies reconciliation.
 
-Write-ahead: the INTENT row is flushed to the DB *before* the submit leaves the process, so a crash at any
-point leaves a record that start-up reconciliation resolves by client id (never a second order). The
-flush is a direct, synchronous call on the thread-safe store because no actor may wait on another's reply.
+Write-ahead: the INTENT row is made durable (the store's intent journal, see btcbot.storage.intent_journal)
+*before* the submit leaves the process, so a crash at any point leaves a record that start-up reconciliation
+resolves by client id (never a second order). It is a direct, synchronous call on the thread-safe store
+because no actor may wait on another's reply.
 """
 
 from __future__ import annotations
@@ -189,11 +190,14 @@ class OrderManagerActor(BtcbotActor):
             ttl_seconds=self._ttl_seconds,
             decision_id=decision_id(ctx.run_id, ctx.cycle_id, intent.symbol),
         )
-        self._save(record, "intent")
+        self._ledger.put(record)
         with start_span(
             "db_flush", carrier=trace, attributes={"btcbot.actor": self.actor_name, "btcbot.write_ahead": True}
         ):
-            self._store.flush()
+            self._store.write_ahead(order_row(record))
+        self._store.insert(
+            "order_events", [order_event_row(record, event="intent", run_id=record.run_id, now_ms=self._now())]
+        )
         metrics = get_metrics()
         attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": cid, "btcbot.symbol": intent.symbol}
         with start_span("order_submit", carrier=trace, attributes=attrs) as span:

@@ -162,3 +162,33 @@ def check_instance_lock(db_path: Path, scope: str) -> CheckResult:
         "do not start a second instance; stop that process first if it should not be running",
         details,
     )
+
+
+def check_intent_journal(db_path: Path, scope: str) -> CheckResult:
+    """Order intents written ahead of a submit but not yet in the DB (see btcbot.storage.intent_journal)."""
+    from btcbot.lock import lock_status
+    from btcbot.storage.intent_journal import IntentJournal, journal_path_for
+
+    journal = IntentJournal(journal_path_for(db_path))
+    rows = journal.read()
+    ids = sorted({str(r["client_order_id"]) for r in rows})
+    details: dict[str, object] = {"journal_file": str(journal.path), "client_order_ids": ids[:20]}
+    if not rows:
+        return CheckResult("intent_journal", Status.PASS, "no order intent waiting outside the DB", "none", details)
+    held, pid = lock_status(db_path, scope)
+    if held:
+        return CheckResult(
+            "intent_journal",
+            Status.PASS,
+            f"{len(ids)} intent(s) of the running instance (PID {pid}) await its next DB flush",
+            "none",
+            details,
+        )
+    return CheckResult(
+        "intent_journal",
+        Status.FAIL,
+        f"{len(ids)} order intent(s) from a run that stopped mid-submit are not reconciled: {', '.join(ids[:3])}",
+        "run `btcbot run --once` (safe with KILL_SWITCH=true): start-up reconciles them by client id; "
+        "then check the exchange's open orders",
+        details,
+    )

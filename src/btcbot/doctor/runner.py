@@ -43,7 +43,7 @@ def run_checks(
     if settings is None:
         checks.append(local.check_config_error(config_error or "configuration could not be loaded"))
         skip_reason, skip_action = "configuration invalid: not evaluated", "fix the config check first"
-        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock"):
+        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock", "intent_journal"):
             checks.append(CheckResult(name, Status.SKIP, skip_reason, skip_action))
         checks.extend(skipped_network_checks(skip_reason, skip_action))
         checks.extend(skipped_db_checks(skip_reason, skip_action))
@@ -57,6 +57,7 @@ def run_checks(
     schema = local.check_db_schema(db_path, timeout_s=options.reader_timeout_s)
     checks.append(schema)
     checks.append(local.check_instance_lock(db_path, settings.resolved_account_scope))
+    checks.append(local.check_intent_journal(db_path, settings.resolved_account_scope))
 
     if options.offline:
         checks.extend(

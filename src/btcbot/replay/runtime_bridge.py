@@ -42,6 +42,10 @@ class BatchingStore:
     def upsert_order(self, row: dict[str, Any]) -> None:
         self._store.upsert_order(row)
 
+    def write_ahead(self, row: dict[str, Any]) -> None:
+        # The venue is in-process and the run reproducible: no journal line is needed (see class doc).
+        self._store.upsert_order(row)
+
     def flush(self) -> Any:
         with self._lock:
             now = time.monotonic()

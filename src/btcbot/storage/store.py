@@ -9,6 +9,7 @@ flush retries; if it still cannot get the file, the rows stay buffered for the n
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from btcbot.errors import StateStoreUnavailable
 from btcbot.storage._conn import connect_with_retry
 from btcbot.storage._migrate import apply_migrations
+from btcbot.storage.intent_journal import IntentJournal, journal_path_for
 
 if TYPE_CHECKING:
     import duckdb
@@ -76,6 +78,26 @@ def _group_by_columns(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, ...]
     return groups
 
 
+log = logging.getLogger(__name__)
+
+_REQUIRED_ORDER_COLUMNS = frozenset(
+    {
+        "client_order_id",
+        "run_id",
+        "cycle_id",
+        "symbol",
+        "side",
+        "method",
+        "price",
+        "quantity",
+        "status",
+        "created_at",
+        "updated_at",
+        "ttl_seconds",
+    }
+)
+
+
 class StateStore:
     """The single owner of write access to the state DB in this process."""
 
@@ -90,6 +112,7 @@ class StateStore:
         self._migrated_version: int | None = None
         self._closed = False
         self.stats = FlushStats()
+        self._journal = IntentJournal(journal_path_for(self.path))
 
     # ----- buffering (cheap, any thread) -----
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -115,6 +138,14 @@ class StateStore:
             previous = self._orders.get(cid)
             self._orders[cid] = {**previous, **row} if previous else dict(row)
 
+    def write_ahead(self, row: Mapping[str, Any]) -> None:
+        """Make an order row durable *now* (intent journal, microseconds) and buffer it for the next flush.
+
+        Used for the INTENT row before a submit leaves the process; see ``btcbot.storage.intent_journal``.
+        """
+        self.upsert_order(row)
+        self._journal.append(row)
+
     @property
     def pending_rows(self) -> int:
         with self._buf_lock:
@@ -127,6 +158,7 @@ class StateStore:
             con = connect_with_retry(self.path, read_only=False, timeout_s=self._lock_timeout_s)
             try:
                 self._migrated_version = apply_migrations(con)
+                self._recover_journal(con)
             finally:
                 con.close()
             return self._migrated_version
@@ -137,6 +169,7 @@ class StateStore:
             with self._buf_lock:
                 rows, self._rows = self._rows, {}
                 orders, self._orders = self._orders, {}
+                journaled = self._journal.appended
             count = sum(len(v) for v in rows.values()) + len(orders)
             if count == 0 and self._migrated_version is not None:
                 return 0
@@ -147,6 +180,7 @@ class StateStore:
                 try:
                     if self._migrated_version is None:
                         self._migrated_version = apply_migrations(con)
+                        self._recover_journal(con)
                     if count:
                         self._write(con, rows, orders)
                     committed = True
@@ -157,6 +191,7 @@ class StateStore:
                     self.stats.failed_flushes += 1
                     self._requeue(rows, orders)
                     raise
+            self._truncate_journal_if_drained(journaled)
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             s = self.stats
             s.flushes += 1
@@ -185,6 +220,35 @@ class StateStore:
             con.rollback()
             raise
 
+    def _recover_journal(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Fold intents journaled by an earlier (crashed) process into ``orders``; DB rows are newer and win."""
+        pending = self._journal.read()
+        if not pending:
+            return
+        known = {r[0] for r in con.execute("SELECT client_order_id FROM orders").fetchall()}
+        missing: dict[str, Row] = {}
+        for row in pending:
+            cid = row["client_order_id"]
+            if cid in known:
+                continue
+            merged = {**missing.get(cid, {}), **row}
+            absent = _REQUIRED_ORDER_COLUMNS - {k for k, v in merged.items() if v is not None}
+            if absent:
+                # Never wedge every future flush on one bad line; the reconciler still adopts the venue's order
+                # by its prefix, so nothing is duplicated. Say so loudly.
+                log.error("intent journal %s: order %s lacks %s; not recovered", self._journal.path, cid, absent)
+                continue
+            missing[cid] = merged
+        if missing:
+            self._write(con, {}, missing)
+        # The recovered lines are in the DB now; keep the file if this process already journaled its own.
+        self._journal.truncate_if_count(0)
+
+    def _truncate_journal_if_drained(self, journaled_at_snapshot: int) -> None:
+        # Every line appended before the snapshot is now in the DB; truncate only if none arrived since.
+        if journaled_at_snapshot:
+            self._journal.truncate_if_count(journaled_at_snapshot)
+
     def _requeue(self, rows: dict[str, list[Row]], orders: dict[str, Row]) -> None:
         # Put the unwritten batch back ahead of anything buffered meanwhile, preserving order.
         with self._buf_lock:
@@ -211,6 +275,7 @@ class StateStore:
         self.flush()
         with self._buf_lock:
             self._closed = True
+        self._journal.close()
 
     def _check_open(self) -> None:
         if self._closed:
