@@ -23,9 +23,12 @@ from btcbot.storage import StateStore
 store = StateStore(sys.argv[1], lock_timeout_s=5.0)
 store.migrate()
 print("ready", flush=True)
-deadline = time.monotonic() + float(sys.argv[2])
+import os
+stop_file = sys.argv[2]
+cap = time.monotonic() + 60.0  # a bound for a wedged test, never reached normally
 n = 0
-while time.monotonic() < deadline:
+# Count-based, not time-boxed: keep writing until the reader is done, and at least 10 flushes.
+while (not os.path.exists(stop_file) or store.stats.flushes < 10) and time.monotonic() < cap:
     now = datetime.now(UTC)
     store.insert("decisions", [
         {"decision_id": f"d{n + i}", "run_id": "r", "cycle_id": n + i, "ts": now, "symbol": "BTCTRY",
@@ -43,9 +46,10 @@ print(json.dumps({"written": n, "flushes": s.flushes, "failed": s.failed_flushes
 _READER = """
 import json, sys, time
 from btcbot.storage import open_reader
-deadline = time.monotonic() + float(sys.argv[2])
+wanted = int(sys.argv[2])
+cap = time.monotonic() + 60.0  # a bound for a wedged test, never reached normally
 reads, last, slowest = 0, 0, 0.0
-while time.monotonic() < deadline:
+while reads < wanted and time.monotonic() < cap:
     t = time.perf_counter()
     with open_reader(sys.argv[1], timeout_s=5.0) as con:
         count = con.execute("SELECT count(*) FROM decisions").fetchone()[0]
@@ -60,17 +64,21 @@ print(json.dumps({"reads": reads, "last": last, "slowest_s": slowest}), flush=Tr
 def test_writer_and_reader_processes_share_the_file(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(db), "2.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", _WRITER, str(db), str(tmp_path / "stop")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert writer.stdout is not None
     assert writer.stdout.readline().strip() == "ready"
-    reader = subprocess.run([sys.executable, "-c", _READER, str(db), "1.5"], capture_output=True, text=True, timeout=60)
-    w_out, w_err = writer.communicate(timeout=60)
+    reader = subprocess.run([sys.executable, "-c", _READER, str(db), "20"], capture_output=True, text=True, timeout=90)
+    (tmp_path / "stop").touch()
+    w_out, w_err = writer.communicate(timeout=90)
     assert reader.returncode == 0, reader.stderr
     assert writer.returncode == 0, w_err
     w = json.loads(w_out.strip().splitlines()[-1])
     r = json.loads(reader.stdout.strip().splitlines()[-1])
-    assert r["reads"] >= 10 and r["last"] > 0
+    assert r["reads"] == 20 and r["last"] > 0
     assert r["slowest_s"] < 5.0
     assert w["flushes"] >= 10
     with open_reader(db) as con:

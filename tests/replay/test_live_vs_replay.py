@@ -31,6 +31,10 @@ SHARED = {
     "CYCLE_SECONDS": "1",
     "CANARY_OFFSET_BPS": "100",  # far enough from the bid that neither run fills within the test
     "UNIVERSE_SYMBOLS": "BTCTRY",
+    # The 3 s freeze spans 2-3 wall-clock cycles live (3 on a loaded machine) but is cut on virtual boundaries in
+    # replay, so a stale *streak* escalation could differ by one cycle. This test compares the guard's decisions;
+    # the supervisor's streak escalation has tests of its own.
+    "SAFE_MODE_STALE_CYCLES": "50",
 }
 CYCLES = 9
 
