@@ -11,7 +11,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.btcbot-installed${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"
+  # Some machines' pip config names local index folders that may be absent; pip warns once per package about
+  # them. Drop exactly those lines so a first run stays readable; every other message still reaches stderr.
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip \
+    > /dev/null 2> >(grep -v "^WARNING: Location 'file:" >&2)
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}" \
+    2> >(grep -v "^WARNING: Location 'file:" >&2)
   touch "$STAMP"
 fi
