@@ -9,6 +9,7 @@ processes lock two different inodes under the same name).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import time
@@ -70,6 +71,7 @@ class InstanceLock:
                 if time.monotonic() >= deadline:
                     holder = _read_pid(fd)
                     os.close(fd)
+                    record_contention(self.path, self.scope, holder)
                     raise InstanceLockHeld(str(self.path), holder) from None
                 time.sleep(0.01)
         os.ftruncate(fd, 0)
@@ -116,3 +118,46 @@ def lock_status(db_path: str | os.PathLike[str], scope: str) -> tuple[bool, int 
         return False, None
     finally:
         os.close(fd)
+
+
+# Contention is evidence the operator needs (runbook: lock contention aborts stage 0), but a refused instance
+# must not open the state DB, which belongs to the holder. It leaves one line in a small file beside the lock.
+_CONTENTION_MAX_BYTES = 256 * 1024
+
+
+def contention_path_for(lock_path: Path) -> Path:
+    return lock_path.with_name(lock_path.name + ".contention.jsonl")
+
+
+def record_contention(lock_path: Path, scope: str, holder_pid: int | None) -> None:
+    """Best effort: a refused start never fails for want of this record."""
+    path = contention_path_for(lock_path)
+    line = json.dumps(
+        {"ts_ms": time.time_ns() // 1_000_000, "scope": scope, "pid": os.getpid(), "holder_pid": holder_pid}
+    )
+    try:
+        if path.exists() and path.stat().st_size > _CONTENTION_MAX_BYTES:
+            path.write_text("", encoding="utf-8")  # bounded: old contention is not worth unbounded growth
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError:
+        pass
+
+
+def read_contention(db_path: str | os.PathLike[str]) -> list[dict[str, object]]:
+    """Every recorded refusal for any scope of this DB, oldest first; unreadable lines are skipped."""
+    db = Path(db_path).expanduser().resolve()
+    events: list[dict[str, object]] = []
+    for path in sorted(db.parent.glob(f"{db.name}.*.lock.contention.jsonl")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("ts_ms"), int):
+                events.append(event)
+    return sorted(events, key=lambda e: int(str(e["ts_ms"])))

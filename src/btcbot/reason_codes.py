@@ -77,3 +77,6 @@ ORDER_NOT_SENT: Final = "order:not_sent"  # refused at the arming chokepoint aft
 STOP_CANCEL: Final = "stop:cancel_open_orders"  # graceful stop cancelled this bot's open orders
 RECONCILE_FAILED: Final = "reconcile:failed"  # the venue could not be queried this cycle
 KILL_SWITCH_CANCEL_FAILED: Final = "kill_switch:cancel_failed"  # an owned order could not be cancelled
+
+# Instance lock: a second instance for the same DB/account scope was refused.
+LOCK_INSTANCE_HELD: Final = "lock:instance_held"

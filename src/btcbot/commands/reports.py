@@ -102,7 +102,10 @@ def alerts(**kw: Any) -> int:
     )
     with reader(path) as con:
         window = load_window(con, args.last)
-    found = derive_alerts(window, thresholds)
+    from btcbot.lock import read_contention
+    from btcbot.reports.alerts import contention_signals
+
+    found = derive_alerts(window, thresholds, contention_signals(read_contention(path), window.start))
     code = alerts_exit_code(found)
     render = alerts_json if args.as_json else alerts_text
     print(render(found, len(window.decisions), str(path), code))

@@ -9,9 +9,9 @@ from shows the condition has since cleared (an UNKNOWN order later resolved, a s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum
 
@@ -324,8 +324,30 @@ def deduplicate(signals: Iterable[Signal]) -> list[Alert]:
     return sorted(merged.values(), key=lambda a: (-a.severity, a.first_seen, a.kind, a.key))
 
 
-def derive_alerts(window: Window, thresholds: Thresholds) -> list[Alert]:
-    signals: list[Signal] = []
+def contention_signals(events: Iterable[Mapping[str, object]], since: datetime | None) -> list[Signal]:
+    """Refused second instances (recorded beside the instance lock by ``btcbot.lock``), one alert per scope."""
+    out: list[Signal] = []
+    for e in events:
+        ts = datetime.fromtimestamp(int(str(e["ts_ms"])) / 1000, tz=UTC)
+        if since is not None and ts < since:
+            continue
+        scope = str(e.get("scope", "?"))
+        out.append(
+            Signal(
+                "lock_contention",
+                f"instance_lock:{scope}",
+                Severity.WARNING,
+                ts,
+                rc.LOCK_INSTANCE_HELD,
+                f"a second instance (PID {e.get('pid')}) was refused: PID {e.get('holder_pid')} holds scope "
+                f"{scope}; check for duplicate launches (runbook: abort on lock contention)",
+            )
+        )
+    return out
+
+
+def derive_alerts(window: Window, thresholds: Thresholds, extra: Iterable[Signal] = ()) -> list[Alert]:
+    signals: list[Signal] = list(extra)
     signals += stale_streak_signals(window.decisions, thresholds.stale_streak_warn)
     signals += reject_spike_signals(window.orders, thresholds)
     signals += latency_signals(window.orders, thresholds)
