@@ -122,16 +122,31 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _threshold_check(
+    name: str, value: float, limit: Decimal, *, fail_below: bool, text: str, action: str, details: dict[str, object]
+) -> CheckResult:
+    """PASS inside the limit, FAIL past it (below it when ``fail_below``, else above it)."""
+    measured = Decimal(str(value))
+    breached = measured < limit if fail_below else measured > limit
+    if breached:
+        return CheckResult(name, Status.FAIL, text, action, details)
+    return CheckResult(name, Status.PASS, text, "none", details)
+
+
 def check_reject_rate(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_reject_rate
     if facts.sent_orders == 0:
         return _no_data("slo_reject_rate", "sent orders", window)
     rate = facts.rejected_orders / facts.sent_orders
-    details = {"value": rate, "threshold": str(limit), "rejected": facts.rejected_orders, "sent": facts.sent_orders}
-    text = f"reject_rate={_fmt(rate)} ({facts.rejected_orders}/{facts.sent_orders}), max {limit}"
-    if Decimal(str(rate)) > limit:
-        return CheckResult("slo_reject_rate", Status.FAIL, text, "stop, set KILL_SWITCH=true, review rejects", details)
-    return CheckResult("slo_reject_rate", Status.PASS, text, "none", details)
+    return _threshold_check(
+        "slo_reject_rate",
+        rate,
+        limit,
+        fail_below=False,
+        text=f"reject_rate={_fmt(rate)} ({facts.rejected_orders}/{facts.sent_orders}), max {limit}",
+        action="stop, set KILL_SWITCH=true, review rejects",
+        details={"value": rate, "threshold": str(limit), "rejected": facts.rejected_orders, "sent": facts.sent_orders},
+    )
 
 
 def check_fill_rate(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
@@ -139,39 +154,45 @@ def check_fill_rate(facts: DbFacts, settings: Settings, window: str) -> CheckRes
     if facts.sent_orders == 0:
         return _no_data("slo_fill_rate", "sent orders", window)
     rate = facts.filled_orders / facts.sent_orders
-    details = {"value": rate, "threshold": str(limit), "filled": facts.filled_orders, "sent": facts.sent_orders}
-    text = f"fill_rate={_fmt(rate)} ({facts.filled_orders}/{facts.sent_orders}), min {limit}"
-    if Decimal(str(rate)) < limit:
-        return CheckResult(
-            "slo_fill_rate", Status.FAIL, text, "review pricing (CANARY_OFFSET_BPS) and TTL before continuing", details
-        )
-    return CheckResult("slo_fill_rate", Status.PASS, text, "none", details)
+    return _threshold_check(
+        "slo_fill_rate",
+        rate,
+        limit,
+        fail_below=True,
+        text=f"fill_rate={_fmt(rate)} ({facts.filled_orders}/{facts.sent_orders}), min {limit}",
+        action="review pricing (CANARY_OFFSET_BPS) and TTL before continuing",
+        details={"value": rate, "threshold": str(limit), "filled": facts.filled_orders, "sent": facts.sent_orders},
+    )
 
 
 def check_latency(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_latency_p95_ms
     if facts.latency_p95_ms is None:
         return _no_data("slo_latency_p95_ms", "submit latency samples", window)
-    details = {"value": facts.latency_p95_ms, "threshold": str(limit), "samples": facts.latency_samples}
-    text = f"latency_p95_ms={_fmt(facts.latency_p95_ms)} over {facts.latency_samples} submits, max {limit}"
-    if Decimal(str(facts.latency_p95_ms)) > limit:
-        return CheckResult(
-            "slo_latency_p95_ms", Status.FAIL, text, "stop and check exchange health and network path", details
-        )
-    return CheckResult("slo_latency_p95_ms", Status.PASS, text, "none", details)
+    return _threshold_check(
+        "slo_latency_p95_ms",
+        facts.latency_p95_ms,
+        limit,
+        fail_below=False,
+        text=f"latency_p95_ms={_fmt(facts.latency_p95_ms)} over {facts.latency_samples} submits, max {limit}",
+        action="stop and check exchange health and network path",
+        details={"value": facts.latency_p95_ms, "threshold": str(limit), "samples": facts.latency_samples},
+    )
 
 
 def check_drawdown(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_drawdown_ratio
     if facts.max_drawdown_ratio is None:
         return _no_data("slo_max_drawdown_ratio", "balance snapshots (need two or more)", window)
-    details = {"value": facts.max_drawdown_ratio, "threshold": str(limit), "points": facts.equity_points}
-    text = f"max_drawdown_ratio={_fmt(facts.max_drawdown_ratio)} over {facts.equity_points} snapshots, max {limit}"
-    if Decimal(str(facts.max_drawdown_ratio)) > limit:
-        return CheckResult(
-            "slo_max_drawdown_ratio", Status.FAIL, text, "stop, set KILL_SWITCH=true, review fills and PnL", details
-        )
-    return CheckResult("slo_max_drawdown_ratio", Status.PASS, text, "none", details)
+    return _threshold_check(
+        "slo_max_drawdown_ratio",
+        facts.max_drawdown_ratio,
+        limit,
+        fail_below=False,
+        text=f"max_drawdown_ratio={_fmt(facts.max_drawdown_ratio)} over {facts.equity_points} snapshots, max {limit}",
+        action="stop, set KILL_SWITCH=true, review fills and PnL",
+        details={"value": facts.max_drawdown_ratio, "threshold": str(limit), "points": facts.equity_points},
+    )
 
 
 def check_unknown_orders(facts: DbFacts) -> CheckResult:
