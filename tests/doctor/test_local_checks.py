@@ -124,35 +124,27 @@ def test_lock_check_is_per_scope(tmp_path: Path, scope: str) -> None:
 
 
 def test_intent_journal_statuses(tmp_path: Path) -> None:
-    from btcbot.storage.intent_journal import IntentJournal, journal_path_for
-
-    db = tmp_path / "state.db"
-    assert local.check_intent_journal(db, "public").status is Status.PASS
     from datetime import UTC, datetime
     from decimal import Decimal
 
+    from btcbot.storage.intent_journal import IntentJournal, journal_path_for
+
+    db = tmp_path / "state.db"
+    assert local.check_intent_journal(db).status is Status.PASS
     now = datetime.now(UTC)
-    IntentJournal(journal_path_for(db)).append(
+    journal = IntentJournal(journal_path_for(db, "1234-abcd"))
+    journal.append(
         {
-            "client_order_id": "btcbot-public-abc",
-            "run_id": "r",
-            "cycle_id": 1,
-            "symbol": "BTCTRY",
-            "side": "buy",
-            "method": "limit",
-            "price": Decimal(1),
-            "quantity": Decimal(1),
-            "status": "INTENT",
-            "created_at": now,
-            "updated_at": now,
-            "ttl_seconds": 30,
+            "client_order_id": "btcbot-public-abc", "run_id": "r", "cycle_id": 1, "symbol": "BTCTRY",
+            "side": "buy", "method": "limit", "price": Decimal(1), "quantity": Decimal(1), "status": "INTENT",
+            "created_at": now, "updated_at": now, "ttl_seconds": 30,
         }
-    )
-    with InstanceLock(db, "public"):
-        running = local.check_intent_journal(db, "public")
+    )  # fmt: skip
+    running = local.check_intent_journal(db)  # its writer (this journal object) is alive
     assert running.status is Status.PASS and "next DB flush" in running.reason
-    crashed = local.check_intent_journal(db, "public")
+    journal.close()  # the writer dies with the intent unflushed
+    crashed = local.check_intent_journal(db)
     assert crashed.status is Status.FAIL
     assert "btcbot-public-abc" in crashed.reason and "btcbot run --once" in crashed.action
     StateStore(db).close()  # the next store folds the journal into the DB
-    assert local.check_intent_journal(db, "public").status is Status.PASS
+    assert local.check_intent_journal(db).status is Status.PASS

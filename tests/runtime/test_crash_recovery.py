@@ -20,7 +20,7 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.storage import StateStore, open_reader
-from btcbot.storage.intent_journal import IntentJournal, journal_path_for
+from btcbot.storage.intent_journal import find_journals, read_journal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -93,7 +93,7 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
             proc.kill()
     harness.faults(drop_order_response=False)
     # Written ahead of the send (the intent journal), never acknowledged: not yet in the DB file itself...
-    journaled = IntentJournal(journal_path_for(settings.state_db_path)).read()
+    journaled = [row for path in find_journals(settings.state_db_path) for row in read_journal(path)]
     assert [r["status"] for r in journaled] == ["INTENT"]
     crashed_cid = journaled[0]["client_order_id"]
     # ...and the next store to open the DB folds it in, before anything else can read or decide.

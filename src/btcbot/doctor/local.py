@@ -164,31 +164,37 @@ def check_instance_lock(db_path: Path, scope: str) -> CheckResult:
     )
 
 
-def check_intent_journal(db_path: Path, scope: str) -> CheckResult:
+def check_intent_journal(db_path: Path) -> CheckResult:
     """Order intents written ahead of a submit but not yet in the DB (see btcbot.storage.intent_journal)."""
-    from btcbot.lock import lock_status
-    from btcbot.storage.intent_journal import IntentJournal, journal_path_for
+    from btcbot.storage.intent_journal import find_journals, owner_alive, read_journal
 
-    journal = IntentJournal(journal_path_for(db_path))
-    rows = journal.read()
-    ids = sorted({str(r["client_order_id"]) for r in rows})
-    details: dict[str, object] = {"journal_file": str(journal.path), "client_order_ids": ids[:20]}
-    if not rows:
-        return CheckResult("intent_journal", Status.PASS, "no order intent waiting outside the DB", "none", details)
-    held, pid = lock_status(db_path, scope)
-    if held:
+    live: set[str] = set()
+    stranded: set[str] = set()
+    files: list[str] = []
+    for path in find_journals(db_path):
+        ids = {str(r["client_order_id"]) for r in read_journal(path)}
+        if not ids:
+            continue
+        files.append(str(path))
+        (live if owner_alive(path) else stranded).update(ids)
+    details: dict[str, object] = {"journal_files": files, "client_order_ids": sorted(live | stranded)[:20]}
+    if stranded:
+        crashed = sorted(stranded)
+        return CheckResult(
+            "intent_journal",
+            Status.FAIL,
+            f"{len(crashed)} order intent(s) from a run that stopped mid-submit are not reconciled: "
+            f"{', '.join(crashed[:3])}",
+            "run `btcbot run --once` (safe with KILL_SWITCH=true): start-up reconciles them by client id; "
+            "then check the exchange's open orders",
+            details,
+        )
+    if live:
         return CheckResult(
             "intent_journal",
             Status.PASS,
-            f"{len(ids)} intent(s) of the running instance (PID {pid}) await its next DB flush",
+            f"{len(live)} intent(s) of a running instance await its next DB flush",
             "none",
             details,
         )
-    return CheckResult(
-        "intent_journal",
-        Status.FAIL,
-        f"{len(ids)} order intent(s) from a run that stopped mid-submit are not reconciled: {', '.join(ids[:3])}",
-        "run `btcbot run --once` (safe with KILL_SWITCH=true): start-up reconciles them by client id; "
-        "then check the exchange's open orders",
-        details,
-    )
+    return CheckResult("intent_journal", Status.PASS, "no order intent waiting outside the DB", "none", details)

@@ -57,7 +57,7 @@ def run_checks(
     schema = local.check_db_schema(db_path, timeout_s=options.reader_timeout_s)
     checks.append(schema)
     checks.append(local.check_instance_lock(db_path, settings.resolved_account_scope))
-    checks.append(local.check_intent_journal(db_path, settings.resolved_account_scope))
+    checks.append(local.check_intent_journal(db_path))
 
     if options.offline:
         checks.extend(

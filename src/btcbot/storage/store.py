@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from btcbot.errors import StateStoreUnavailable
 from btcbot.storage._conn import connect_with_retry
 from btcbot.storage._migrate import apply_migrations
-from btcbot.storage.intent_journal import IntentJournal, journal_path_for
+from btcbot.storage.intent_journal import (
+    IntentJournal,
+    claim_orphan,
+    find_journals,
+    journal_path_for,
+    new_owner,
+    read_journal,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -112,7 +119,7 @@ class StateStore:
         self._migrated_version: int | None = None
         self._closed = False
         self.stats = FlushStats()
-        self._journal = IntentJournal(journal_path_for(self.path))
+        self._journal = IntentJournal(journal_path_for(self.path, new_owner()))
 
     # ----- buffering (cheap, any thread) -----
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -221,8 +228,21 @@ class StateStore:
             raise
 
     def _recover_journal(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Fold intents journaled by an earlier (crashed) process into ``orders``; DB rows are newer and win."""
-        pending = self._journal.read()
+        """Fold journals left by crashed processes into ``orders`` (DB rows are newer and win), then delete them.
+
+        A journal whose owner is still alive (another instance sharing this DB) is left alone.
+        """
+        for path in find_journals(self.path):
+            if path == self._journal.path:
+                continue
+            with claim_orphan(path) as orphaned:
+                if not orphaned:
+                    continue
+                self._fold_orphan(con, path)
+                path.unlink(missing_ok=True)
+
+    def _fold_orphan(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        pending = read_journal(path)
         if not pending:
             return
         known = {r[0] for r in con.execute("SELECT client_order_id FROM orders").fetchall()}
@@ -236,13 +256,11 @@ class StateStore:
             if absent:
                 # Never wedge every future flush on one bad line; the reconciler still adopts the venue's order
                 # by its prefix, so nothing is duplicated. Say so loudly.
-                log.error("intent journal %s: order %s lacks %s; not recovered", self._journal.path, cid, absent)
+                log.error("intent journal %s: order %s lacks %s; not recovered", path, cid, absent)
                 continue
             missing[cid] = merged
         if missing:
             self._write(con, {}, missing)
-        # The recovered lines are in the DB now; keep the file if this process already journaled its own.
-        self._journal.truncate_if_count(0)
 
     def _truncate_journal_if_drained(self, journaled_at_snapshot: int) -> None:
         # Every line appended before the snapshot is now in the DB; truncate only if none arrived since.
