@@ -415,7 +415,7 @@ def stage3_child(argv: Sequence[str]) -> int:
     entry point as its own process instead of ``btcbot canary loop``; everything else is the same code path.
     """
     from btcbot.actors._base import FaultPlan
-    from btcbot.commands.canary import CanaryArgs, check_caps
+    from btcbot.commands.canary import CanaryLoopArgs, check_caps
     from btcbot.runtime.session import RuntimeOptions
     from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
@@ -427,7 +427,7 @@ def stage3_child(argv: Sequence[str]) -> int:
     parser.add_argument("--fail-at-cycle", type=int, required=True)
     parser.add_argument("--fail-actor", default="strategy")
     ns = parser.parse_args(argv)
-    args = CanaryArgs.model_validate(
+    args = CanaryLoopArgs.model_validate(
         {
             "symbol": ns.symbol,
             "notional_try": ns.notional_try,

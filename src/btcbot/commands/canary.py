@@ -6,22 +6,48 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
+from btcbot.commands.args import AdoptForeignOrders, CommandArgs, DryRun, EnvFile, validate_kwargs
 from btcbot.errors import UsageError
 from btcbot.settings import Settings
 
+# A live order is never placed on a default: when armed, these must be typed out.
+EXPLICIT_WHEN_ARMED = ("symbol", "notional_try", "ttl_seconds")
 
-class CanaryArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-    symbol: str = "BTCTRY"
-    notional_try: Decimal = Field(default=Decimal(150), gt=0)
-    ttl_seconds: int = Field(default=30, gt=0)
-    cycle_seconds: Decimal = Field(default=Decimal(10), gt=0)
-    max_cycles: int = Field(default=60, gt=0)
-    env_file: str | None = None
-    dry_run: bool = False
+class CanaryArgs(CommandArgs):
+    """Place exactly one canary order and follow it until it fills or is cancelled at its TTL.
+
+    When the environment is armed for live trading, --symbol, --notional-try and --ttl-seconds must be given
+    explicitly. --symbol must be one of UNIVERSE_SYMBOLS.
+    """
+
+    symbol: str = Field(default="BTCTRY", description="the pair to trade; one of UNIVERSE_SYMBOLS", examples=["BTCTRY"])
+    notional_try: Decimal = Field(
+        default=Decimal(150),
+        gt=0,
+        description="the order's value in TRY, within MAX_NOTIONAL_PER_ORDER_TRY and NOTIONAL_CAP_TRY_PER_CYCLE",
+        examples=["150"],
+        json_schema_extra={"metavar": "TRY"},
+    )
+    ttl_seconds: int = Field(
+        default=30,
+        gt=0,
+        description="cancel the order when it has not filled after this many seconds",
+        examples=[30],
+        json_schema_extra={"metavar": "SECONDS"},
+    )
+    cycle_seconds: Decimal = Field(
+        default=Decimal(10),
+        gt=0,
+        description="seconds from one cycle's start to the next",
+        examples=["10"],
+        json_schema_extra={"metavar": "SECONDS"},
+    )
+    dry_run: DryRun = False
+    adopt_foreign_orders: AdoptForeignOrders = False
+    env_file: EnvFile = None
 
     @field_validator("symbol", mode="before")
     @classmethod
@@ -39,12 +65,14 @@ class CanaryArgs(BaseModel):
         return str(value) if isinstance(value, (int, float)) else value
 
 
-def _parse(kwargs: dict[str, Any]) -> CanaryArgs:
-    try:
-        return CanaryArgs.model_validate(kwargs)
-    except ValidationError as exc:
-        parts = [f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()]
-        raise UsageError("; ".join(parts)) from None
+class CanaryLoopArgs(CanaryArgs):
+    """Keep at most one canary order open at a time, for at most --max-cycles cycles.
+
+    When the environment is armed for live trading, --symbol, --notional-try and --ttl-seconds must be given
+    explicitly. --symbol must be one of UNIVERSE_SYMBOLS.
+    """
+
+    max_cycles: int = Field(default=60, gt=0, description="stop after this many cycles", examples=[60])
 
 
 def check_caps(settings: Settings, notional: Decimal) -> None:
@@ -61,27 +89,46 @@ def check_caps(settings: Settings, notional: Decimal) -> None:
         raise UsageError(f"--notional-try {notional} is below MIN_ORDER_NOTIONAL_TRY={settings.min_order_notional_try}")
 
 
-def _start(kwargs: dict[str, Any], *, once: bool) -> int:
-    args = _parse(kwargs)
+def check_order_flags(settings: Settings, args: CanaryArgs, command: str) -> None:
+    """Refuse a canary whose live order would rest on a default, or on a symbol outside the universe."""
+    from btcbot.arming import ArmingInputs, decide_arming
+
+    if decide_arming(ArmingInputs.from_settings(settings, cli_dry_run=args.dry_run)).live:
+        missing = ["--" + name.replace("_", "-") for name in EXPLICIT_WHEN_ARMED if name not in args.model_fields_set]
+        if missing:
+            raise UsageError(
+                f"{command}: armed for live trading, so {', '.join(missing)} must be given explicitly "
+                f"(e.g. btcbot {command} --symbol BTCTRY --notional-try 150 --ttl-seconds 30)"
+            )
+    if args.symbol not in settings.universe_symbols:
+        raise UsageError(
+            f"{command}: --symbol {args.symbol} is not in UNIVERSE_SYMBOLS={','.join(settings.universe_symbols)}; "
+            "pick one of those, or add it to UNIVERSE_SYMBOLS first"
+        )
+
+
+def _start(args: CanaryArgs, command: str, max_cycles: int | None) -> int:
     from btcbot.runtime.session import RuntimeOptions
     from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
     from btcbot.settings import load_settings
 
     settings = load_settings(args.env_file)
+    check_order_flags(settings, args, command)
     check_caps(settings, args.notional_try)
     settings = settings.model_copy(update={"universe_symbols": (args.symbol,)})
     cycle_s = float(args.cycle_seconds)
-    # canary once: the order's TTL plus room for the cancel to be confirmed and an UNKNOWN to be resolved.
-    max_cycles = math.ceil(args.ttl_seconds / cycle_s) + 30 if once else args.max_cycles
+    once = max_cycles is None
     options = RuntimeOptions(
         command="canary_once" if once else "canary_loop",
-        max_cycles=max_cycles,
+        # canary once: the order's TTL plus room for the cancel to be confirmed and an UNKNOWN to be resolved.
+        max_cycles=math.ceil(args.ttl_seconds / cycle_s) + 30 if max_cycles is None else max_cycles,
         cycle_seconds=cycle_s,
         symbols=(args.symbol,),
         ttl_seconds=args.ttl_seconds,
         until_idle=once,
         cycle_timeout_s=max(60.0, 3 * cycle_s),
+        adopt_foreign_orders=args.adopt_foreign_orders,
     )
     strategy = CanaryStrategy(args.notional_try, settings.canary_offset_bps, first_cycle_only=once)
     return execute(settings, options, strategy, cli_dry_run=args.dry_run).exit_code
@@ -89,10 +136,10 @@ def _start(kwargs: dict[str, Any], *, once: bool) -> int:
 
 def once(**kwargs: Any) -> int:
     """Exactly one canary order, followed until filled or cancelled at its TTL."""
-    kwargs.pop("max_cycles", None)
-    return _start(kwargs, once=True)
+    return _start(validate_kwargs(CanaryArgs, "canary once", kwargs), "canary once", None)
 
 
 def loop(**kwargs: Any) -> int:
     """At most one canary order open at a time, for at most --max-cycles cycles."""
-    return _start(kwargs, once=False)
+    args = validate_kwargs(CanaryLoopArgs, "canary loop", kwargs)
+    return _start(args, "canary loop", args.max_cycles)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from btcbot.errors import UsageError
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
 
 
-class ConfigShowArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConfigShowArgs(CommandArgs):
+    """Print every effective setting and where it came from; secrets only as set/unset."""
 
-    env_file: str | None = None
-    as_json: bool = Field(default=False, alias="json")
+    env_file: EnvFile = None
+    as_json: AsJson = False
 
 
 def show(**kwargs: Any) -> int:
@@ -21,10 +19,7 @@ def show(**kwargs: Any) -> int:
 
     from btcbot.settings import load_settings, redacted_view, setting_sources
 
-    try:
-        args = ConfigShowArgs(**kwargs)
-    except ValidationError as exc:
-        raise UsageError(f"config show: {exc.errors()[0]['msg']}") from None
+    args = validate_kwargs(ConfigShowArgs, "config show", kwargs)
     settings = load_settings(env_file=args.env_file)
     values = redacted_view(settings)  # secrets only as set/unset
     sources = setting_sources(settings, args.env_file)

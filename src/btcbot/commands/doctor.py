@@ -4,41 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+from btcbot.doctor.window import parse_window
 from btcbot.errors import ConfigError, UsageError
 
 
-class DoctorArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+class DoctorArgs(CommandArgs):
+    """Check config, arming, DB, lock, clock, exchange and SLOs: doctor_status=PASS, WARN or FAIL."""
 
-    as_json: bool = Field(default=False, alias="json")
-    offline: bool = False
-    window: str | None = None
-    env_file: str | None = None
+    as_json: AsJson = False
+    offline: bool = Field(default=False, description="skip the network checks (SKIP, never PASS)")
+    window: str | None = Field(
+        default=None,
+        description="the SLO window, a duration such as 2h, 30m or 3600 (seconds)",
+        examples=["24h"],
+        json_schema_extra={"metavar": "DURATION", "default_text": "the DOCTOR_WINDOW setting"},
+    )
+    env_file: EnvFile = None
 
     @field_validator("window", mode="before")
     @classmethod
-    def _window_text(cls, value: object) -> object:
-        # Fire turns "3600" into an int; a window is text either way.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def parse_args(kwargs: dict[str, Any]) -> DoctorArgs:
-    try:
-        return DoctorArgs(**kwargs)
-    except ValidationError as exc:
-        problems = "; ".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"doctor: {problems}") from None
+    def _window(cls, value: object) -> object:
+        if value is None or isinstance(value, bool):
+            return value
+        text = str(value)  # a Python caller may pass seconds as an int
+        try:
+            parse_window(text)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("--window ")) from None
+        return text
 
 
 def doctor(**kwargs: Any) -> int:
     from btcbot.doctor.render import render_json, render_text
     from btcbot.doctor.runner import DoctorOptions, run_checks
-    from btcbot.doctor.window import parse_window
     from btcbot.settings import load_settings
 
-    args = parse_args(kwargs)
+    args = validate_kwargs(DoctorArgs, "doctor", kwargs)
     settings = None
     config_error: str | None = None
     try:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from btcbot.errors import UsageError
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
 
 
-class HealthArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HealthArgs(CommandArgs):
+    """Probe the public REST API (and the WebSocket when enabled): OK, FAIL or SKIP with latency."""
 
-    as_json: bool = Field(default=False, alias="json")
-    env_file: str | None = None
+    as_json: AsJson = False
+    env_file: EnvFile = None
 
 
 def health(**kwargs: Any) -> int:
@@ -22,10 +20,7 @@ def health(**kwargs: Any) -> int:
     from btcbot.doctor.health import overall, probe_rest, probe_ws
     from btcbot.settings import load_settings
 
-    try:
-        args = HealthArgs(**kwargs)
-    except ValidationError as exc:
-        raise UsageError(f"health: {exc.errors()[0]['msg']}") from None
+    args = validate_kwargs(HealthArgs, "health", kwargs)
     settings = load_settings(env_file=args.env_file)
     probes = [*probe_rest(settings), probe_ws(settings)]
     code = overall(probes)

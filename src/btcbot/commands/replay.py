@@ -6,11 +6,13 @@ import json as jsonlib
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
 from btcbot.errors import UsageError
+from btcbot.replay.clock import parse_speed
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -24,63 +26,80 @@ def _symbols(value: object) -> tuple[str, ...]:
     return symbols
 
 
-class RecordArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    symbols: tuple[str, ...]
-    out: Path
-    duration: float = Field(gt=0, le=7 * 24 * 3600)
-    env_file: str | None = None
+Dataset = Annotated[
+    str | None,
+    BeforeValidator(lambda v: None if v is None else str(v)),  # a Python caller may pass a Path
+    Field(
+        description="a dataset file, or the name of a shipped one",
+        examples=["sim-btctry"],
+        json_schema_extra={"metavar": "PATH|NAME", "default_text": "the shipped sim-btctry dataset"},
+    ),
+]
+ReplayDb = Annotated[
+    Path | None,
+    Field(
+        description="the replay's own state DB (never a live one)",
+        examples=["var/replay.db"],
+        json_schema_extra={"default_text": "<command>.db in the state directory"},
+    ),
+]
+Seed = Annotated[int, Field(ge=0, description="seed of the simulated venue's matching", examples=[1])]
+
+
+class RecordArgs(CommandArgs):
+    """Record the market-data stream to a dataset file for replay and backtest."""
+
+    symbols: tuple[str, ...] = Field(default=("BTCTRY",), description="the pairs to record", examples=["BTCTRY,ETHTRY"])
+    out: Path = Field(description="the dataset file to write (never overwritten)", examples=["var/btctry.jsonl.gz"])
+    duration: float = Field(
+        default=30,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="how long to record",
+        examples=[30],
+        json_schema_extra={"metavar": "SECONDS"},
+    )
+    env_file: EnvFile = None
 
     _split = field_validator("symbols", mode="before")(lambda cls, v: _symbols(v))
 
 
-class ReplayArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    dataset: str | None = None
-    speed: str = "max"
-    db: Path | None = None
-    seed: int = Field(default=1, ge=0)
-    env_file: str | None = None
+class ReplayArgs(CommandArgs):
+    """Replay a dataset through the real actor graph against the simulator's matching engine."""
+
+    dataset: Dataset = None
+    speed: str = Field(
+        default="max",
+        description="max (as fast as it goes), or a factor of real time such as 10x",
+        examples=["10x"],
+        json_schema_extra={"metavar": "max|Nx"},
+    )
+    db: ReplayDb = None
+    seed: Seed = 1
+    env_file: EnvFile = None
 
     @field_validator("speed", mode="before")
     @classmethod
-    def _speed_text(cls, v: object) -> str:
+    def _speed(cls, v: object) -> str:
+        try:
+            parse_speed(v)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("--speed ")) from None
         return str(v)
 
-    @field_validator("dataset", mode="before")
-    @classmethod
-    def _dataset_text(cls, v: object) -> object:
-        return None if v is None else str(v)
 
+class BacktestArgs(CommandArgs):
+    """Replay plus a summary: orders, fills, fees, PnL, drawdown, reject rate, SLO figures."""
 
-class BacktestArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    dataset: str | None = None
-    as_json: bool = Field(default=False, alias="json")
-    db: Path | None = None
-    seed: int = Field(default=1, ge=0)
-    env_file: str | None = None
-
-    @field_validator("dataset", mode="before")
-    @classmethod
-    def _dataset_text(cls, v: object) -> object:
-        return None if v is None else str(v)
-
-
-def _validate(model: type[BaseModel], command: str, kwargs: dict[str, Any]) -> Any:
-    if command == "record" and kwargs.get("out") is None:
-        raise UsageError("record: --out PATH is required (for example --out var/btctry.jsonl.gz)")
-    try:
-        return model(**kwargs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()
-        )
-        raise UsageError(f"{command}: {problems}") from None
+    dataset: Dataset = None
+    as_json: AsJson = False
+    db: ReplayDb = None
+    seed: Seed = 1
+    env_file: EnvFile = None
 
 
 def record(**kwargs: Any) -> int:
-    args: RecordArgs = _validate(RecordArgs, "record", kwargs)
+    args = validate_kwargs(RecordArgs, "record", kwargs)
     from btcbot.replay.recorder import RecordStats
     from btcbot.replay.recorder import record as do_record
     from btcbot.settings import load_settings
@@ -126,8 +145,7 @@ def record(**kwargs: Any) -> int:
 
 
 def replay(**kwargs: Any) -> int:
-    args: ReplayArgs = _validate(ReplayArgs, "replay", kwargs)
-    from btcbot.replay.clock import parse_speed
+    args = validate_kwargs(ReplayArgs, "replay", kwargs)
     from btcbot.replay.session import run_replay
 
     speed = parse_speed(args.speed)
@@ -139,7 +157,7 @@ def replay(**kwargs: Any) -> int:
 
 
 def backtest(**kwargs: Any) -> int:
-    args: BacktestArgs = _validate(BacktestArgs, "backtest", kwargs)
+    args = validate_kwargs(BacktestArgs, "backtest", kwargs)
     from btcbot.replay.session import run_replay
     from btcbot.replay.summary import format_text
 

@@ -7,59 +7,59 @@ They open the DB read-only and briefly (copy the rows, close), so they are safe 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import Field, field_validator
 
-from btcbot.errors import UsageError
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
 
-_MAX_LAST = 1_000_000
-
-
-def _as_text(value: object) -> object:
-    # Fire turns `--out 2024` into an int and `--db ./x` into a str; paths are text either way.
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+Last = Annotated[
+    int, Field(gt=0, le=1_000_000, description="how many of the latest cycles' decision records", examples=[20])
+]
 
 
-Text = Annotated[str, BeforeValidator(_as_text)]
-
-
-class _Common(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    last: int = Field(default=20, gt=0, le=_MAX_LAST)
-    db: Text | None = None
-    env_file: Text | None = None
+class _Common(CommandArgs):
+    last: Last = 20
+    db: str | None = Field(
+        default=None,
+        description="the state DB to read (opened read-only)",
+        examples=["var/btcbot_state.db"],
+        json_schema_extra={"metavar": "PATH", "kind": "path", "default_text": "the STATE_DB_PATH setting"},
+    )
+    env_file: EnvFile = None
 
 
 class ReportArgs(_Common):
-    as_json: bool = Field(default=False, alias="json")
+    """Per-cycle table and summary of the last N decision records (read-only, safe while the runtime runs)."""
+
+    as_json: AsJson = False
 
 
 class AlertsArgs(_Common):
-    last: int = Field(default=50, gt=0, le=_MAX_LAST)
-    as_json: bool = Field(default=False, alias="json")
+    """De-duplicated alerts from the last N decision records; exits non-zero while one is open."""
+
+    last: Last = 50
+    as_json: AsJson = False
 
 
 class ExportArgs(_Common):
-    last: int = Field(default=50, gt=0, le=_MAX_LAST)
-    format: Text = "jsonl"
-    out: Text | None = None
-    force: bool = False
+    """Export decision records with their orders and fills to a file (jsonl, csv or parquet)."""
 
+    last: Last = 50
+    format: Literal["jsonl", "csv", "parquet"] = Field(
+        default="jsonl", description="the file format", examples=["jsonl"]
+    )
+    out: str = Field(
+        description="the file to write (refused if it exists, unless --force); missing directories are created",
+        examples=["./artifacts/stage7.jsonl"],
+        json_schema_extra={"metavar": "PATH", "kind": "path"},
+    )
+    force: bool = Field(default=False, description="overwrite an existing --out file")
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _validate(model: type[_M], command: str, kw: dict[str, Any]) -> _M:
-    try:
-        return model(**kw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise UsageError(f"{command}: {problems}") from None
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 def _db_path(args: _Common) -> Path:
@@ -71,7 +71,7 @@ def _db_path(args: _Common) -> Path:
 
 
 def report(**kw: Any) -> int:
-    args = _validate(ReportArgs, "stage7-report", kw)
+    args = validate_kwargs(ReportArgs, "stage7-report", kw)
     from btcbot.reports.db import reader
     from btcbot.reports.records import load_window
     from btcbot.reports.render import report_json, report_text
@@ -86,7 +86,7 @@ def report(**kw: Any) -> int:
 
 
 def alerts(**kw: Any) -> int:
-    args = _validate(AlertsArgs, "stage7-alerts", kw)
+    args = validate_kwargs(AlertsArgs, "stage7-alerts", kw)
     from btcbot.reports.alerts import Thresholds, alerts_exit_code, derive_alerts
     from btcbot.reports.db import reader
     from btcbot.reports.records import load_window
@@ -113,16 +113,11 @@ def alerts(**kw: Any) -> int:
 
 
 def export(**kw: Any) -> int:
-    args = _validate(ExportArgs, "stage7-export", kw)
+    args = validate_kwargs(ExportArgs, "stage7-export", kw)
     from btcbot.reports.db import reader
     from btcbot.reports.export import ExportFormat, export_records, prepare_out_path
 
-    try:
-        fmt = ExportFormat(args.format.lower())
-    except ValueError:
-        raise UsageError(f"stage7-export: --format {args.format!r} is not one of jsonl, csv, parquet") from None
-    if not args.out:
-        raise UsageError("stage7-export: --out PATH is required (for example --out ./artifacts/stage7.jsonl)")
+    fmt = ExportFormat(args.format)
     out = Path(args.out)
     path = _db_path(args)
     prepare_out_path(out, args.force)  # refuse before touching the DB

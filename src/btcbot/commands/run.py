@@ -5,36 +5,51 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, model_validator
 
-from btcbot.errors import UsageError
-
-
-class RunArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    once: bool = False
-    loop: bool = False
-    cycle_seconds: Decimal | None = Field(default=None, gt=0)
-    max_cycles: int | None = Field(default=None, gt=0)
-    dry_run: bool = False
-    env_file: str | None = None
+from btcbot.commands.args import AdoptForeignOrders, CommandArgs, DryRun, EnvFile, validate_kwargs
 
 
-def _usage(exc: ValidationError) -> UsageError:
-    parts = [f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()]
-    return UsageError("; ".join(parts))
+class RunArgs(CommandArgs):
+    """Run the supervised runtime: one cycle (--once), or a loop of at most --max-cycles cycles (--loop).
+
+    Live only when fully armed (LIVE_TRADING=true, LIVE_TRADING_ACK=I_UNDERSTAND, DRY_RUN=false,
+    KILL_SWITCH=false, SAFE_MODE=false, credentials present, no --dry-run); otherwise observe-only.
+    """
+
+    once: bool = Field(default=False, description="run one cycle, then stop (or --loop, not both)")
+    loop: bool = Field(default=False, description="run cycles until --max-cycles or Ctrl-C (or --once, not both)")
+    cycle_seconds: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="seconds from one cycle's start to the next",
+        examples=["10"],
+        json_schema_extra={"metavar": "SECONDS", "default_text": "the CYCLE_SECONDS setting"},
+    )
+    max_cycles: int | None = Field(
+        default=None,
+        gt=0,
+        description="stop after this many cycles (with --loop); unset: until stopped",
+        examples=[60],
+        json_schema_extra={"default_text": "none (until stopped)"},
+    )
+    dry_run: DryRun = False
+    adopt_foreign_orders: AdoptForeignOrders = False
+    env_file: EnvFile = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> RunArgs:
+        if self.once == self.loop:
+            raise ValueError(
+                "pass exactly one of --once or --loop (e.g. btcbot run --loop --cycle-seconds 10 --max-cycles 60)"
+            )
+        if self.once and self.max_cycles is not None:
+            raise ValueError("--max-cycles bounds --loop; --once always runs exactly one cycle")
+        return self
 
 
 def run(**kwargs: Any) -> int:
-    try:
-        args = RunArgs.model_validate(kwargs)
-    except ValidationError as exc:
-        raise _usage(exc) from None
-    if args.once == args.loop:
-        raise UsageError(
-            "pass exactly one of --once or --loop (e.g. btcbot run --loop --cycle-seconds 10 --max-cycles 60)"
-        )
+    args = validate_kwargs(RunArgs, "run", kwargs)
     from btcbot.runtime.session import RuntimeOptions
     from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
@@ -47,6 +62,7 @@ def run(**kwargs: Any) -> int:
         max_cycles=1 if args.once else args.max_cycles,
         cycle_seconds=cycle_seconds,
         cycle_timeout_s=max(60.0, 3 * cycle_seconds),
+        adopt_foreign_orders=args.adopt_foreign_orders,
     )
     strategy = CanaryStrategy(settings.max_notional_per_order_try, settings.canary_offset_bps)
     return execute(settings, options, strategy, cli_dry_run=args.dry_run).exit_code

@@ -9,27 +9,43 @@ import sys
 import threading
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
+from btcbot.commands.args import CommandArgs, validate_kwargs
 from btcbot.errors import UsageError
 
+_PORT_HELP = "0 lets the OS pick a free port (printed in the ready line)"
 
-class SimServeArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=0, ge=0, le=65535)
-    ws_port: int = Field(default=0, ge=0, le=65535)
-    seed: int = 1
-    symbols: tuple[str, ...] = ("BTCTRY", "ETHTRY", "ETHBTC")
-    api_key: str | None = None
-    api_secret: str | None = None
-    market_tick_ms: int = Field(default=250, ge=0)
+class SimServeArgs(CommandArgs):
+    """Serve BTCTurk's REST and WebSocket APIs on loopback until Ctrl-C; prints one JSON line when ready."""
+
+    host: str = Field(default="127.0.0.1", description="the address to listen on", examples=["127.0.0.1"])
+    port: int = Field(default=0, ge=0, le=65535, description="the REST port; " + _PORT_HELP, examples=[18080])
+    ws_port: int = Field(default=0, ge=0, le=65535, description="the WebSocket port; " + _PORT_HELP, examples=[18081])
+    seed: int = Field(default=1, description="seed of the simulated market (same seed, same market)", examples=[1])
+    symbols: tuple[str, ...] = Field(
+        default=("BTCTRY", "ETHTRY", "ETHBTC"), description="the pairs to simulate", examples=["BTCTRY,ETHTRY"]
+    )
+    api_key: str | None = Field(
+        default=None,
+        description="the API key the simulator accepts (with --api-secret)",
+        examples=["runbook-demo-key"],
+        json_schema_extra={"metavar": "KEY", "default_text": "the demo pair"},
+    )
+    api_secret: str | None = Field(
+        default=None,
+        description="the base64 API secret the simulator accepts (with --api-key)",
+        examples=["c2ltdWxhdG9yLW9ubHktc2VjcmV0"],
+        json_schema_extra={"metavar": "SECRET", "default_text": "the demo pair"},
+    )
+    market_tick_ms: int = Field(
+        default=250, ge=0, description="milliseconds between market moves (0: frozen)", examples=[250]
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        # Fire turns "A,B" into a tuple and "A" into a str.
         if isinstance(value, str):
             return tuple(p for p in (s.strip() for s in value.split(",")) if p)
         if isinstance(value, (list, tuple)):
@@ -45,12 +61,7 @@ class SimServeArgs(BaseModel):
 
 
 def serve(**kwargs: Any) -> int:
-    try:
-        args = SimServeArgs(**kwargs)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"sim serve: --{where.replace('_', '-')}: {first['msg']}") from None
+    args = validate_kwargs(SimServeArgs, "sim serve", kwargs)
     if (args.api_key is None) != (args.api_secret is None):
         raise UsageError("sim serve: pass both --api-key and --api-secret, or neither (the demo pair is used)")
 

@@ -7,40 +7,32 @@ sink, 2 invalid arguments or configuration.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from btcbot.errors import UsageError
+from btcbot.commands.args import CommandArgs, EnvFile, validate_kwargs
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
 
 
-def _as_text(value: object) -> object:
-    # Fire turns an all-digit trace id into an int; ids are text either way.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+class TracesArgs(CommandArgs):
+    """A terminal waterfall of recent cycle traces from the local trace sink (never writes anything)."""
 
-
-class TracesArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    last: int = Field(default=5, gt=0, le=1000)
-    trace_id: Annotated[str | None, BeforeValidator(_as_text)] = Field(
-        default=None, pattern=r"^[0-9a-fA-F]{32}$", description="32 hex digits, as in decisions.trace_id"
+    last: int = Field(default=5, gt=0, le=1000, description="show the latest N cycles", examples=[5])
+    trace_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{32}$",
+        description="show this one trace: 32 hex digits, as in decisions.trace_id",
+        examples=["4bf92f3577b34da6a3ce929d0e0e4736"],
+        json_schema_extra={"metavar": "ID"},
     )
-    env_file: Annotated[str | None, BeforeValidator(_as_text)] = None
+    env_file: EnvFile = None
 
 
 def traces(**kwargs: Any) -> int:
-    try:
-        args = TracesArgs(**kwargs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise UsageError(f"traces: {problems}") from None
+    args = validate_kwargs(TracesArgs, "traces", kwargs)
 
     from btcbot.settings import load_settings
     from btcbot.telemetry.sink import sink_files, sink_path

@@ -90,6 +90,8 @@ class RuntimeOptions:
     cancel_on_exit: bool | None = None  # default: CANCEL_OPEN_ORDERS_ON_STOP
     cycle_timeout_s: float = 60.0  # real time to wait for one cycle before declaring the graph stuck
     ping_interval_s: float = 1.0
+    # Adopt this scope's orders open at the venue that the DB does not know, instead of refusing to arm.
+    adopt_foreign_orders: bool = False
     # Test/demo only: make an actor raise (see FaultPlan). No setting or CLI flag reaches this.
     fault: FaultPlan | None = None
 
