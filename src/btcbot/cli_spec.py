@@ -142,7 +142,7 @@ def flag_of(name: str, field: FieldInfo) -> Flag:
     elif required:
         default = "required"
     elif is_bool:
-        default = "off"
+        default = "on" if field.default else "off"
     else:
         default = "none" if field.default is None else _show(field.default)
     examples = field.examples or []

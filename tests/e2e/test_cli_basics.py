@@ -98,4 +98,12 @@ def test_usage_errors_and_help(tmp_path: Path) -> None:
     proc = btcbot(tmp_path, "doctor", "--offline", "--window", "0")
     assert proc.returncode == 2 and "positive duration" in proc.stderr and "Traceback" not in proc.stderr
     helped = btcbot(tmp_path, "--help")
-    assert helped.returncode == 0 and "doctor" in helped.stdout + helped.stderr
+    assert helped.returncode == 0 and helped.stderr == ""
+    assert "doctor" in helped.stdout and "exit codes:" in helped.stdout and "130" in helped.stdout
+    run_help = btcbot(tmp_path, "run", "--help")
+    assert (
+        run_help.returncode == 0 and "--max-cycles N" in run_help.stdout and "e.g. --max-cycles 60" in run_help.stdout
+    )
+    typo = btcbot(tmp_path, "config", "show", "--bogus")
+    assert typo.returncode == 2 and typo.stdout == "" and "Traceback" not in typo.stderr
+    assert typo.stderr.splitlines()[0] == "error: config show: unknown flag --bogus"

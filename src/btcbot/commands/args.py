@@ -57,7 +57,8 @@ def describe_errors(exc: ValidationError) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         msg = msg[:1].lower() + msg[1:]
         if err["type"] == "literal_error":
-            msg = "expected one of " + str(err.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
+            expected = str(err.get("ctx", {}).get("expected", ""))  # "'jsonl', 'csv' or 'parquet'"
+            msg = "expected one of " + expected.replace("'", "").replace(" or ", ", ")
         if err["loc"]:
             flag = "--" + str(err["loc"][0]).replace("_", "-")
             shown = err.get("input")
