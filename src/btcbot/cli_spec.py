@@ -113,7 +113,7 @@ _BOUNDS = (
 
 def _bounds(field: FieldInfo) -> str:
     marks = [(meta, attr, sign) for meta in field.metadata for cls, attr, sign in _BOUNDS if isinstance(meta, cls)]
-    return " ".join(f"{sign} {getattr(meta, attr)}" for meta, attr, sign in marks)
+    return ", ".join(f"{sign} {getattr(meta, attr)}" for meta, attr, sign in marks)
 
 
 def _show(value: object) -> str:
@@ -158,7 +158,7 @@ def flag_of(name: str, field: FieldInfo) -> Flag:
         is_bool=is_bool,
         required=required,
         metavar=str(extra.get("metavar", metavar)),
-        kind=f"{extra.get('kind', kind)} {bounds}".strip(),
+        kind=f"{extra.get('kind', kind)} {bounds}".rstrip(),
         default=default,
         example=example,
         help=field.description or "",

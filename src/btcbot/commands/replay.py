@@ -32,7 +32,11 @@ Dataset = Annotated[
     Field(
         description="a dataset file, or the name of a shipped one",
         examples=["sim-btctry"],
-        json_schema_extra={"metavar": "PATH|NAME", "default_text": "the shipped sim-btctry dataset"},
+        json_schema_extra={
+            "metavar": "PATH|NAME",
+            "kind": "path or shipped name",
+            "default_text": "the shipped sim-btctry dataset",
+        },
     ),
 ]
 ReplayDb = Annotated[
@@ -72,7 +76,7 @@ class ReplayArgs(CommandArgs):
         default="max",
         description="max (as fast as it goes), or a factor of real time such as 10x",
         examples=["10x"],
-        json_schema_extra={"metavar": "max|Nx"},
+        json_schema_extra={"metavar": "max|Nx", "kind": "max, or a positive factor"},
     )
     db: ReplayDb = None
     seed: Seed = 1
