@@ -37,7 +37,6 @@ from btcbot.commands import (
 )
 
 EXIT_OK = 0
-EXIT_WARN = 1
 EXIT_FAIL = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
