@@ -200,6 +200,12 @@ def ws_factory(sim: Simulator) -> Iterator[Callable[[], Ws]]:
 
 
 @pytest.fixture
+def fixture_json() -> Callable[[str], Any]:
+    """A reference file of tests/fixtures/btcturk, parsed (test modules cannot import this conftest)."""
+    return load_fixture
+
+
+@pytest.fixture
 def shape() -> Callable[[Any, str], None]:
     def check(actual: Any, fixture_name: str) -> None:
         assert_shape(actual, load_fixture(fixture_name))

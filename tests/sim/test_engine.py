@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -208,3 +208,30 @@ def test_non_try_pairs_use_the_other_fee_schedule():
     [trade] = engine.user_trades(10)
     assert trade.fee + trade.tax == D(2) * D("0.035") * D("0.0014")
     assert engine.fees_collected["BTC"] == D(2) * D("0.035") * (D("0.0014") + D("0.0010"))
+
+
+def _one_ethbtc_fill(engine):
+    engine.replace_book("ETHBTC", bids=[(D("0.029"), D(10))], asks=[(D("0.030"), D(10))])
+    engine.submit(10, "ETHBTC", "buy", "limit", D(2), D("0.030"))
+    [trade] = engine.user_trades(10)
+    return trade, D(2) * D("0.030") * D("0.0014")  # the fill and the taker charge it pays
+
+
+def test_tax_is_the_20_percent_vat_inside_the_fee_since_july_2023():
+    trade, charge = _one_ethbtc_fill(_engine())
+    assert (trade.fee, trade.tax) == (charge * 100 / 120, charge * 20 / 120) == (D("0.00007"), D("0.000014"))
+    assert trade.tax / trade.fee == D("0.2")  # what the 2024 capture shows
+
+
+@pytest.mark.parametrize("vat", [D(18), D(0)])
+def test_an_older_vat_share_is_an_option(vat):
+    trade, charge = _one_ethbtc_fill(_engine(vat_percent=vat))
+    assert trade.fee + trade.tax == charge
+    assert trade.tax == (charge * vat / (100 + vat)).quantize(D("1e-12"), rounding=ROUND_DOWN)
+    assert abs(trade.tax / trade.fee - vat / 100) < D("1e-6")  # 0.18: the 2022 capture's share
+
+
+@pytest.mark.parametrize("vat", [D(-1), D(100)])
+def test_a_vat_outside_0_to_100_is_refused(vat):
+    with pytest.raises(ValueError, match="vat_percent"):
+        _engine(vat_percent=vat)

@@ -245,3 +245,15 @@ def test_all_orders_lists_every_status(api):
     newer = api.pget(f"/api/v1/allOrders?pairSymbol=BTCTRY&orderId={gone['id']}").json()["data"]
     assert [r["id"] for r in newer] == [gone["id"]]
     assert len(api.pget("/api/v1/allOrders?pairSymbol=BTCTRY&last=1").json()["data"]) == 1
+
+
+def test_the_simulators_vat_option_reaches_the_trade_rows(api_for):
+    from btcbot.sim import Simulator
+
+    with Simulator(seed=7, market_tick_ms=0, vat_percent=Decimal(18)) as sim:
+        api = api_for(sim)
+        _, ask = _best(api)
+        api.order("buy", ask, "0.0005")
+        [trade] = api.pget("/api/v1/users/transactions/trade").json()["data"]
+        ratio = Decimal(trade["tax"]) / Decimal(trade["fee"])
+        assert abs(ratio - Decimal("0.18")) < Decimal("1e-9")  # the 2022 capture's share

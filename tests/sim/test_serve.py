@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from btcbot.errors import UsageError
-from btcbot.sim import DEMO_API_SECRET, Simulator
+from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -28,8 +28,9 @@ def test_serve_prints_one_ready_line_and_exits_zero_on_signal(sig):
         assert proc.stdout is not None
         ready = json.loads(proc.stdout.readline())
         assert ready["rest_url"].startswith("http://127.0.0.1:") and ready["ws_url"].startswith("ws://127.0.0.1:")
-        assert ready["api_key"] and "demo" in ready["credentials"]
-        assert DEMO_API_SECRET not in json.dumps(ready)
+        # The published demo pair is printed whole, so a client can be pointed here from this line alone.
+        assert (ready["api_key"], ready["api_secret"]) == (DEMO_API_KEY, DEMO_API_SECRET)
+        assert "demo" in ready["credentials"]
         assert ready["symbols"] == ["BTCTRY", "ETHTRY"]
         with requests.Session() as s:
             s.trust_env = False
@@ -42,6 +43,21 @@ def test_serve_prints_one_ready_line_and_exits_zero_on_signal(sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+OTHER_SECRET = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [("operator-key", OTHER_SECRET), (DEMO_API_KEY, OTHER_SECRET), ("operator-key", DEMO_API_SECRET)],
+)
+def test_the_ready_line_never_shows_a_secret_that_is_not_the_demo_pair(key, secret):
+    from btcbot.commands.sim import credentials_fields
+
+    fields = credentials_fields(key, secret)
+    assert fields == {"api_key": key, "credentials": "operator-supplied; secret not shown"}
+    assert secret not in json.dumps(fields)
 
 
 def test_serve_rejects_bad_arguments():

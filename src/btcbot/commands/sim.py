@@ -60,6 +60,19 @@ class SimServeArgs(CommandArgs):
         return str(value)
 
 
+def credentials_fields(api_key: str, api_secret: str) -> dict[str, str]:
+    """The ready line's credential fields: the secret only when the pair is exactly the published demo pair.
+
+    That pair is a documented test vector, so printing it lets a client be pointed at the simulator from the
+    ready line alone; the constant is printed (not the argument), so no operator-supplied secret can get out.
+    """
+    from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET
+
+    if api_key == DEMO_API_KEY and api_secret == DEMO_API_SECRET:
+        return {"api_key": api_key, "api_secret": DEMO_API_SECRET, "credentials": "demo pair (a published test vector)"}
+    return {"api_key": api_key, "credentials": "operator-supplied; secret not shown"}
+
+
 def serve(**kwargs: Any) -> int:
     args = validate_kwargs(SimServeArgs, "sim serve", kwargs)
     if (args.api_key is None) != (args.api_secret is None):
@@ -77,7 +90,6 @@ def serve(**kwargs: Any) -> int:
         raise UsageError(f"sim serve: {exc}") from None
     api_key = args.api_key or DEMO_API_KEY
     api_secret = args.api_secret or DEMO_API_SECRET
-    demo = api_key == DEMO_API_KEY and api_secret == DEMO_API_SECRET
 
     stop = threading.Event()
 
@@ -104,12 +116,7 @@ def serve(**kwargs: Any) -> int:
             ready = {
                 "rest_url": sim.rest_url,
                 "ws_url": sim.ws_url,
-                "api_key": api_key,
-                "credentials": (
-                    "demo pair: the secret is btcbot.sim.DEMO_API_SECRET (a published test vector)"
-                    if demo
-                    else "operator-supplied; secret not shown"
-                ),
+                **credentials_fields(api_key, api_secret),
                 "user_id": sim.user_id,
                 "seed": args.seed,
                 "symbols": [s.name for s in sim.specs],

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from btcbot.domain.clock import Clock, SystemClock
 from btcbot.sim.auth import Credential
-from btcbot.sim.engine import MatchingEngine
+from btcbot.sim.engine import DEFAULT_VAT_PERCENT, MatchingEngine
 from btcbot.sim.market import SyntheticMarket
 from btcbot.sim.ratelimit import RateLimiter
 from btcbot.sim.symbols import ASSETS, SymbolSpec
@@ -29,6 +29,7 @@ DEMO_USER_ID = 123456
 DEMO_BALANCES = {"TRY": Decimal("1000000"), "BTC": Decimal("1"), "ETH": Decimal("20"), "USDT": Decimal("10000")}
 REQUEST_LOG_MAX = 100_000
 BOOK_DEPTH_CAP = 100
+RECENT_ORDERS_SHOWN = 50  # finished orders listed by /sim/state per account, beside every open one
 
 Levels = list[tuple[Decimal, Decimal]]
 
@@ -90,6 +91,7 @@ class SimCore:
         clock: Clock | None = None,
         rate_limits: bool = True,
         cancel_delay_ms: int = 20,
+        vat_percent: Decimal = DEFAULT_VAT_PERCENT,
     ) -> None:
         self.seed = seed
         self.specs = {s.name: s for s in specs}
@@ -97,6 +99,7 @@ class SimCore:
         self.credentials = {api_key: Credential(api_key, api_secret, DEMO_USER_ID)}
         self.rate_limits_enabled = rate_limits
         self.cancel_delay_ms = cancel_delay_ms
+        self.vat_percent = vat_percent
         self.faults = Faults()
         self.requests: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_MAX)
         self.limiter = RateLimiter()
@@ -107,7 +110,9 @@ class SimCore:
 
     def _build(self) -> None:
         specs = list(self.specs.values())
-        self.engine = MatchingEngine(specs, self.clock, cancel_delay_ms=self.cancel_delay_ms)
+        self.engine = MatchingEngine(
+            specs, self.clock, cancel_delay_ms=self.cancel_delay_ms, vat_percent=self.vat_percent
+        )
         self.engine.add_account(DEMO_USER_ID, DEMO_BALANCES)
         self.market = SyntheticMarket(self.engine, specs, self.seed)
         self.fault_rng = random.Random(f"{self.seed}:faults")
@@ -214,6 +219,7 @@ class SimCore:
                     "balances": {a: {"free": str(f), "locked": str(lk)} for a, (f, lk) in balances.items()},
                     "open_orders": len(self.engine.orders(cred.user_id, open_only=True)),
                     "trades": len(self.engine.user_trades(cred.user_id)),
+                    "orders": self._orders_shown(cred.user_id),
                 }
             )
         return {
@@ -228,6 +234,28 @@ class SimCore:
             "fees_collected": {a: str(v) for a, v in self.engine.fees_collected.items()},
             "requests_logged": len(self.requests),
         }
+
+    def _orders_shown(self, user_id: int) -> list[dict[str, Any]]:
+        """Every open order and the most recent finished ones, newest first (the engine's truth, no lag)."""
+        newest = sorted(self.engine.orders(user_id), key=lambda o: (o.updated_ms, o.id), reverse=True)
+        finished = [o.id for o in newest if not o.is_open]
+        recent = set(finished[:RECENT_ORDERS_SHOWN])
+        shown = [o for o in newest if o.is_open or o.id in recent]
+        return [
+            {
+                "id": o.id,
+                "client_id": o.client_id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "method": o.method,
+                "status": o.status,
+                "price": str(o.price),
+                "amount": str(o.quantity),
+                "left": str(o.left),
+                "updated_ms": o.updated_ms,
+            }
+            for o in shown
+        ]
 
     def request_log(self) -> list[dict[str, Any]]:
         return [asdict(r) for r in self.requests]

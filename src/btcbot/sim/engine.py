@@ -6,8 +6,9 @@ and is only ever moved between accounts or into ``fees_collected``, never create
 ``totals()`` is constant over any sequence of calls.
 
 Fee model: the fee rate (maker or taker) of the notional is charged in the quote asset; the trade rows split
-it into ``fee`` and ``tax`` (the VAT share included in the rate, ``TAX_SHARE``), so ``fee + tax`` is exactly
-``rate x notional``. Buys reserve ``notional x (1 + taker rate)`` of the quote asset while they rest.
+it into ``fee`` and ``tax``, the VAT included in the rate: ``tax = charge x vat / (100 + vat)`` (20/120 since
+Turkey's VAT rose to 20 % in July 2023; ``vat_percent=18`` gives the older 18/118), so ``fee + tax`` is
+exactly ``rate x notional``. Buys reserve ``notional x (1 + taker rate)`` of the quote asset while they rest.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from btcbot.domain.clock import Clock, SystemClock
 from btcbot.sim.symbols import SymbolSpec
 
 ZERO = Decimal(0)
-TAX_SHARE = Decimal(18) / Decimal(118)  # the 18 % VAT included in the fee rate
+DEFAULT_VAT_PERCENT = Decimal(20)
 _TAX_QUANTUM = Decimal("1e-12")
 _CTX = Context(prec=60)
 FIRST_ORDER_ID = 21_770_789_256
@@ -246,7 +247,11 @@ class MatchingEngine:
         *,
         cancel_delay_ms: int = 0,
         liquidity_balances: Mapping[str, Decimal] | None = None,
+        vat_percent: Decimal = DEFAULT_VAT_PERCENT,
     ) -> None:
+        if not 0 <= vat_percent < 100:
+            raise ValueError(f"vat_percent must be in [0, 100), got {vat_percent}")
+        self.vat_percent = Decimal(vat_percent)
         self.clock: Clock = clock or SystemClock()
         self.specs: dict[str, SymbolSpec] = {s.name: s for s in specs}
         self.cancel_delay_ms = cancel_delay_ms
@@ -510,7 +515,8 @@ class MatchingEngine:
 
     def _fee_split(self, notional: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
         total = notional * rate
-        tax = (total * TAX_SHARE).quantize(_TAX_QUANTUM, rounding=ROUND_DOWN)
+        # Multiply before dividing: vat/(100+vat) has no exact decimal form, the product usually does.
+        tax = (total * self.vat_percent / (100 + self.vat_percent)).quantize(_TAX_QUANTUM, rounding=ROUND_DOWN)
         return total - tax, tax
 
     def _execute(

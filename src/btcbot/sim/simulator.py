@@ -16,6 +16,8 @@ from aiohttp import web
 from btcbot.domain.clock import Clock
 from btcbot.sim.auth import DEMO_API_KEY, DEMO_API_SECRET, decode_secret
 from btcbot.sim.core import DEMO_USER_ID, SimCore
+from btcbot.sim.engine import DEFAULT_VAT_PERCENT
+from btcbot.sim.keepalive import PING_INTERVAL_S, PING_TIMEOUT_S, check_timings
 from btcbot.sim.rest import RestApi
 from btcbot.sim.symbols import DEFAULT_SYMBOLS, resolve_symbols
 from btcbot.sim.ws import WsHub
@@ -27,8 +29,11 @@ class Simulator:
     """A faithful local BTCTurk on loopback. Use as a context manager; ports are OS-chosen by default.
 
     ``market_tick_ms=0`` stops the automatic market clock: advance it with ``POST /sim/tick {"n": k}`` (or
-    ``tick(k)``). ``rate_limits=False`` turns off the venue's published rate limits (benchmarks);
-    ``ws_heartbeat_s`` is the protocol ping interval (a socket that misses a pong is dropped).
+    ``tick(k)``). ``rate_limits=False`` turns off the venue's published rate limits (benchmarks).
+    ``ws_ping_interval_s``/``ws_ping_timeout_s``: a protocol ping every interval; a socket that has answered none
+    for the timeout is closed with code 1000 (the venue's 15 s / 45 s; tests scale them down).
+    ``vat_percent``: the VAT included in the fee; trade rows show ``vat / (100 + vat)`` of it as ``tax``
+    (20 since July 2023; 18 before).
     """
 
     def __init__(
@@ -43,8 +48,10 @@ class Simulator:
         ws_port: int = 0,
         *,
         rate_limits: bool = True,
-        ws_heartbeat_s: float = 15.0,
+        ws_ping_interval_s: float = PING_INTERVAL_S,
+        ws_ping_timeout_s: float = PING_TIMEOUT_S,
         cancel_delay_ms: int = 20,
+        vat_percent: Decimal = DEFAULT_VAT_PERCENT,
         clock: Clock | None = None,
     ) -> None:
         if not api_key:
@@ -52,6 +59,7 @@ class Simulator:
         decode_secret(api_secret)  # a non-base64 secret could never verify a signature
         if market_tick_ms < 0:
             raise ValueError("market_tick_ms must be >= 0")
+        check_timings(ws_ping_interval_s, ws_ping_timeout_s)
         self.specs = resolve_symbols(list(symbols))
         self.seed = seed
         self.api_key = api_key
@@ -68,8 +76,10 @@ class Simulator:
             clock=clock,
             rate_limits=rate_limits,
             cancel_delay_ms=cancel_delay_ms,
+            vat_percent=vat_percent,
         )
-        self.ws_heartbeat_s = ws_heartbeat_s
+        self.ws_ping_interval_s = ws_ping_interval_s
+        self.ws_ping_timeout_s = ws_ping_timeout_s
         self.cancel_delay_ms = cancel_delay_ms
         self.user_id = DEMO_USER_ID
         self.rest_url = ""
@@ -144,7 +154,7 @@ class Simulator:
         self.rest.tick_hook = self._tick_and_publish
         self.rest.reset_hook = self._after_reset
         self.rest.faults_hook = self._after_faults
-        self.hub = WsHub(self.core, self.ws_heartbeat_s)
+        self.hub = WsHub(self.core, self.ws_ping_interval_s, self.ws_ping_timeout_s)
         rest_runner = web.AppRunner(self.rest.app(), access_log=None, handle_signals=False)
         await rest_runner.setup()
         rest_site = web.TCPSite(rest_runner, self.host, self._port)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal, localcontext
 from typing import Any
 
 from btcbot.sim.engine import PublicTrade, SimOrder, UserTrade
-from btcbot.sim.symbols import SymbolSpec
+from btcbot.sim.symbols import ASSETS, SymbolSpec
 
-_TEN_DP = Decimal("1e-10")
+_WIDE = Context(prec=60)  # 16 fraction digits of a large notional exceed the default 28-digit precision
 
 
 def dec(value: Decimal) -> str:
@@ -82,6 +82,8 @@ def order_row(spec: SymbolSpec, order: SimOrder, *, open_listing: bool = False) 
 
 
 def user_trade_row(spec: SymbolSpec, trade: UserTrade) -> dict[str, Any]:
+    """A fill as ``GET /users/transactions/trade`` lists it and WS 423 pushes it: signed like the account's
+    balance moves (``amount`` negative for a sell, ``fee`` and ``tax`` negative), ``preciseAmount`` a number."""
     sign = Decimal(-1) if trade.side == "sell" else Decimal(1)
     return {
         "id": trade.id,
@@ -123,71 +125,75 @@ def ws_trade_item(trade: PublicTrade) -> dict[str, Any]:
     }
 
 
+def _sixteen_digits(value: Decimal) -> str:
+    return fixed(value, 16)
+
+
 def ws_order_model(model: int, spec: SymbolSpec, order: SimOrder) -> list[Any]:
-    """451 OrderInsert / 452 OrderDelete / 453 OrderUpdate."""
+    """451 OrderInsert / 452 OrderDelete / 453 OrderUpdate, as captured on the real exchange (2022-2025).
+
+    ``denomLeft`` is what the rest of the order is worth in the quote asset net of commission:
+    ``price x numLeft x (1 + fee rate)`` for a buy (what stays reserved), ``x (1 - fee rate)`` for a sell.
+    The rate is the taker rate, the one the engine reserves a resting buy at. 452 prints its decimals in the
+    16-digit form the venue uses there; 451 and 453 print them plainly.
+    """
     market_buy = order.method == "market" and order.side == "buy"
     left_base = Decimal(0) if market_buy else order.left
     price = order.price if order.method == "limit" else (order.first_fill_price or Decimal(0))
-    return [
-        model,
-        {
-            "type": model,
-            "pairId": spec.pair_id,
-            "symbol": spec.name,
-            "id": order.id,
-            "method": 0 if order.method == "limit" else 1,
-            "userId": order.user_id,
-            "orderType": 0 if order.side == "buy" else 1,
-            "price": price_str(spec, price),
-            "amount": dec(order.quantity) if market_buy else amount_str(spec, order.quantity),
-            "numLeft": amount_str(spec, left_base),
-            "denomLeft": dec(order.left if market_buy else left_base * price),
-            "newOrderClientId": order.client_id or None,
-        },
-    ]
+    taker_rate = spec.fees[1]
+    with localcontext(_WIDE):
+        if market_buy:
+            denom_left = order.left  # the unspent quote amount
+        elif order.side == "buy":
+            denom_left = price * left_base * (1 + taker_rate)
+        else:
+            denom_left = price * left_base * (1 - taker_rate)
+        text = _sixteen_digits if model == 452 else dec
+        return [
+            model,
+            {
+                "type": model,
+                "pairId": spec.pair_id,
+                "symbol": spec.name,
+                "id": order.id,
+                "method": 0 if order.method == "limit" else 1,
+                "userId": order.user_id,
+                "orderType": 0 if order.side == "buy" else 1,
+                "price": text(price),
+                "amount": text(order.quantity),
+                "numLeft": text(left_base),
+                "denomLeft": fixed(denom_left, 16),
+                "newOrderClientId": order.client_id or None,
+            },
+        ]
 
 
 def ws_user_trade(spec: SymbolSpec, trade: UserTrade) -> list[Any]:
-    sign = Decimal(-1) if trade.side == "sell" else Decimal(1)
-    return [
-        423,
-        {
-            "type": 423,
-            "id": trade.id,
-            "orderId": trade.order_id,
-            "timestamp": trade.ts_ms,
-            "numeratorSymbol": spec.numerator,
-            "denominatorSymbol": spec.denominator,
-            "amount": amount_str(spec, trade.amount),
-            "preciseAmount": dec(sign * trade.amount),
-            "price": price_str(spec, trade.price),
-            "fee": dec(trade.fee),
-            "tax": dec(trade.tax),
-            "orderType": trade.side,
-            "orderClientId": trade.client_id,
-        },
-    ]
+    """423 UserTrade: the REST user-trade row itself, so a fill reads the same on both channels."""
+    return [423, user_trade_row(spec, trade)]
 
 
 def ws_order_match(spec: SymbolSpec, trade: UserTrade, order: SimOrder) -> list[Any]:
-    filled = order.quantity - order.left
+    """441 UserOrderMatch as captured: the fill's amount and price, no running totals (the venue sends none)."""
     return [
         441,
         {
             "type": 441,
             "id": order.id,
             "user": order.user_id,
+            "isBid": order.side == "buy",
             "method": 0 if order.method == "limit" else 1,
             "pair": spec.pair_id,
             "symbol": spec.name,
-            "isBid": order.side == "buy",
-            "price": price_str(spec, trade.price),
-            "amount": amount_str(spec, trade.amount),
+            "amount": fixed(trade.amount, 10),
+            "price": fixed(trade.price, 10),
             "clientId": order.client_id,
-            "timestamp": trade.ts_ms,
-            "numTotal": amount_str(spec, filled if order.method == "limit" else trade.amount),
-            "numLeft": amount_str(spec, order.left if order.method == "limit" else Decimal(0)),
-            "denomTotal": dec(trade.price * trade.amount),
-            "denomLeft": dec(order.left * order.price if order.method == "limit" else Decimal(0)),
+            "timestamp": str(trade.ts_ms),
         },
     ]
+
+
+def ws_balance_updated(spec: SymbolSpec, user_id: int) -> list[Any]:
+    """201 BalanceUpdated: which pair's assets moved ("pairId,numeratorId,denominatorId"); re-read via REST."""
+    payload = f"{spec.pair_id},{ASSETS[spec.numerator].currency_id},{ASSETS[spec.denominator].currency_id}"
+    return [201, {"type": 201, "userId": user_id, "payload": payload}]

@@ -2,7 +2,8 @@
 
 Publishing is batched: after each market tick, and soon after any order activity, every subscription gets
 what changed since it was last served (431 full books, 432 diffs with CS +1, 402 tickers, 422 trades) and
-every logged-in socket its own 451/452/453/423/441 events.
+every logged-in socket its own 451/452/453/441/423/201 events. Keepalive follows the venue (``keepalive``):
+protocol pings, and a close frame with code 1000 for a socket that stopped answering them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from btcbot.sim import wire
 from btcbot.sim.auth import verify_ws_login
 from btcbot.sim.core import BOOK_DEPTH_CAP, SimCore
 from btcbot.sim.engine import LIQUIDITY_USER_ID, EngineEvent, FillEvent, OrderEvent, PublicTrade, PublicTradeEvent
+from btcbot.sim.keepalive import CLOSE_CODE, PING_INTERVAL_S, PING_TIMEOUT_S, Keepalive, check_timings
 from btcbot.sim.symbols import SymbolSpec
 
 VERSION_FRAME = [991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}]
@@ -42,22 +44,31 @@ class Subscription:
 @dataclass(eq=False)
 class Client:
     ws: web.WebSocketResponse
+    keepalive: Keepalive
     subs: dict[tuple[str, str], Subscription] = field(default_factory=dict)
     user_id: int | None = None
     # Frames wait here for the socket's own writer task, so one slow reader never stalls the market clock.
     outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    pings_sent: int = 0
+    pongs_received: int = 0
+    dropped_by_keepalive: bool = False
 
 
 class WsHub:
-    def __init__(self, core: SimCore, heartbeat_s: float) -> None:
+    def __init__(
+        self, core: SimCore, ping_interval_s: float = PING_INTERVAL_S, ping_timeout_s: float = PING_TIMEOUT_S
+    ) -> None:
+        check_timings(ping_interval_s, ping_timeout_s)
         self.core = core
-        self.heartbeat_s = heartbeat_s
+        self.ping_interval_s = ping_interval_s
+        self.ping_timeout_s = ping_timeout_s
+        self.keepalive_closes = 0
         self.clients: set[Client] = set()
         self._lock = asyncio.Lock()
         self._trades: dict[str, list[PublicTrade]] = defaultdict(list)
         self._private: dict[int, list[list[Any]]] = defaultdict(list)
         self.frames_sent = 0
-        self._closing: set[asyncio.Future[bool]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
         self.attach(core)
 
     def attach(self, core: SimCore) -> None:
@@ -75,6 +86,7 @@ class WsHub:
         if isinstance(event, FillEvent):
             self._private[order.user_id].append(wire.ws_order_match(spec, event.trade, order))
             self._private[order.user_id].append(wire.ws_user_trade(spec, event.trade))
+            self._private[order.user_id].append(wire.ws_balance_updated(spec, order.user_id))
         elif isinstance(event, OrderEvent):
             model = {"insert": 451, "update": 453, "delete": 452}[event.kind]
             self._private[order.user_id].append(wire.ws_order_model(model, spec, order))
@@ -100,24 +112,63 @@ class WsHub:
                     content_type="application/json",
                     headers={"Retry-After": str(limited.retry_after_s)},
                 )
-        ws = web.WebSocketResponse(heartbeat=self.heartbeat_s, autoping=True, max_msg_size=1024 * 1024)
+        # Pings and pongs are handled here rather than by aiohttp's heartbeat, which drops a silent socket after
+        # 1.5 intervals without a close frame (the client sees 1006); the venue waits ~45 s and sends 1000.
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=1024 * 1024)
         await ws.prepare(request)
-        client = Client(ws)
+        loop = asyncio.get_running_loop()
+        client = Client(ws, Keepalive.start(loop.time(), self.ping_interval_s, self.ping_timeout_s))
         self.clients.add(client)
         writer = asyncio.create_task(self._writer(client))
+        keepalive = asyncio.create_task(self._keepalive(client))
         try:
             self._send(client, VERSION_FRAME)
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._on_text(client, msg.data)
+                elif msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+                elif msg.type == WSMsgType.PONG:
+                    client.pongs_received += 1
+                    client.keepalive.on_pong(loop.time())
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:
             self.clients.discard(client)
             writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            if not client.dropped_by_keepalive:
+                keepalive.cancel()  # a keepalive close in progress must finish: it sends the close frame
+            await asyncio.gather(writer, keepalive, return_exceptions=True)
         return ws
+
+    async def _keepalive(self, client: Client) -> None:
+        loop = asyncio.get_running_loop()
+        state = client.keepalive
+        while not client.ws.closed:
+            action = state.due(loop.time())
+            if action == "close":
+                client.dropped_by_keepalive = True
+                self.keepalive_closes += 1
+                # Bounded: the close frame is queued at once, but a reader that never resumes must not pin us.
+                with contextlib.suppress(asyncio.TimeoutError, ConnectionError, RuntimeError):
+                    await asyncio.wait_for(
+                        client.ws.close(code=CLOSE_CODE, message=b"ping timeout"), timeout=self.ping_interval_s
+                    )
+                return
+            if action == "ping":
+                client.pings_sent += 1
+                # Not awaited: writing the ping can wait on a full socket buffer, and that must not delay the close.
+                self._track(asyncio.ensure_future(client.ws.ping()))
+            await asyncio.sleep(max(0.0, state.wake_at() - loop.time()))
+
+    def _track(self, task: asyncio.Future[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # a socket gone mid-write is expected; retrieving it keeps asyncio quiet
 
     @staticmethod
     async def _writer(client: Client) -> None:
@@ -139,9 +190,7 @@ class WsHub:
             return
         if client.outbox.qsize() >= MAX_OUTBOX:
             self.clients.discard(client)
-            task = asyncio.ensure_future(client.ws.close(code=1008, message=b"slow consumer"))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._track(asyncio.ensure_future(client.ws.close(code=1008, message=b"slow consumer")))
             return
         client.outbox.put_nowait(wire.dumps(frame))
         self.frames_sent += 1

@@ -217,6 +217,8 @@ class SubmitReply(_Model):
 
 
 class UserTradeRow(_Model):
+    """A row of ``GET /users/transactions/trade`` and, with the same keys, the WebSocket 423 UserTrade object."""
+
     id: Int
     timestamp: Int
     amount: Dec
@@ -228,3 +230,16 @@ class UserTradeRow(_Model):
     order_type: str = Field(alias="orderType")
     order_id: Int = Field(alias="orderId")
     order_client_id: str | None = Field(default=None, alias="orderClientId")
+
+
+class OrderFrame(_Model):
+    """The object of a WebSocket 451 OrderInsert, 452 OrderDelete or 453 OrderUpdate.
+
+    The venue also sends pairId, method, userId, orderType, price, amount and denomLeft (the rest of the order
+    in the quote asset, commission included); nothing here needs them. 452 prints decimals with 16 digits.
+    """
+
+    id: Int
+    symbol: str = ""
+    num_left: Dec = Field(alias="numLeft")
+    new_order_client_id: str | None = Field(default=None, alias="newOrderClientId")

@@ -1,8 +1,13 @@
-"""BTCTurk's private WebSocket order events (451 insert, 452 delete, 453 update) after a 114 login.
+"""BTCTurk's private WebSocket after a 114 login: order events (451 insert, 452 delete, 453 update) and fills (423).
 
 452 is the venue's authoritative end of a cancel (or of any removal). ``BtcturkExchange.confirm_cancel`` can
 wait on it instead of polling; it still reads the order once afterwards, because a 452 does not say whether
 the order ended cancelled or filled. The real venue wants a separate WebSocket-type key pair for this login.
+
+A 423 UserTrade carries the row ``GET /users/transactions/trade`` lists, and is parsed by the same model into
+the same ``Fill``. 441 UserOrderMatch is not read: on the live venue it has the fill's amount and price but
+no trade id, fee or running totals (the 2019 manual's numLeft/denomLeft were never sent), and 423 has it all.
+Frames of other types (201 BalanceUpdated, 441, ...) are ignored.
 """
 
 from __future__ import annotations
@@ -11,19 +16,26 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import websocket
 from pydantic import SecretStr
 
+from btcbot.domain.orders import Fill
+from btcbot.errors import ProtocolError
+from btcbot.exchange.btcturk import convert
+from btcbot.exchange.btcturk.models import OrderFrame, UserTradeRow
 from btcbot.exchange.btcturk.signing import Signer, sign
+from btcbot.exchange.btcturk.translate import parse_json
 from btcbot.exchange.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 T_LOGIN = 114
+T_USER_TRADE = 423
 T_ORDER_INSERT = 451
 T_ORDER_DELETE = 452
 T_ORDER_UPDATE = 453
@@ -38,6 +50,12 @@ class OrderEvent:
     symbol: str
     client_order_id: str | None
     num_left: Decimal
+
+
+@dataclass(slots=True)
+class _Tracked:
+    events: list[OrderEvent] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
 
 
 class PrivateOrderFeed:
@@ -58,7 +76,7 @@ class PrivateOrderFeed:
         self._signature = sign(key, secret, LOGIN_NONCE)
         self.recv_timeout_s = recv_timeout_s
         self.reconnect = reconnect or RetryPolicy(max_attempts=1_000_000, base_delay_s=0.2, max_delay_s=5.0)
-        self._events: OrderedDict[int, list[OrderEvent]] = OrderedDict()
+        self._orders: OrderedDict[int, _Tracked] = OrderedDict()  # by order id, least recently touched first
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,13 +105,21 @@ class PrivateOrderFeed:
 
     def events(self, order_id: int) -> tuple[OrderEvent, ...]:
         with self._cond:
-            return tuple(self._events.get(order_id, ()))
+            tracked = self._orders.get(order_id)
+            return tuple(tracked.events) if tracked else ()
+
+    def fills(self, order_id: int) -> tuple[Fill, ...]:
+        """The order's fills pushed as 423, in arrival order (the same ``Fill`` the REST trade list gives)."""
+        with self._cond:
+            tracked = self._orders.get(order_id)
+            return tuple(tracked.fills) if tracked else ()
 
     def wait_for_delete(self, order_id: int, timeout_s: float) -> OrderEvent | None:
         """The order's 452 if it arrives within ``timeout_s`` (or already has), else None."""
 
         def deleted() -> OrderEvent | None:
-            for ev in self._events.get(order_id, ()):
+            tracked = self._orders.get(order_id)
+            for ev in tracked.events if tracked else ():
                 if ev.kind == T_ORDER_DELETE:
                     return ev
             return None
@@ -153,7 +179,7 @@ class PrivateOrderFeed:
 
     def _handle(self, data: Any) -> None:
         try:
-            msg = json.loads(data)
+            msg = parse_json(data)
             if not isinstance(msg, list) or len(msg) != 2 or not isinstance(msg[1], dict):
                 return
             typ, obj = msg
@@ -164,21 +190,30 @@ class PrivateOrderFeed:
                     self.login_failures += 1
                     self.last_error = "login refused: check the WebSocket key pair"
             elif typ in (T_ORDER_INSERT, T_ORDER_DELETE, T_ORDER_UPDATE):
-                order_id = int(obj["id"])
-                if order_id == 0:
+                frame = OrderFrame.model_validate(obj)
+                if frame.id == 0:
                     return  # the all-zero 451 some sockets get on connect
                 ev = OrderEvent(
                     kind=typ,
-                    order_id=order_id,
-                    symbol=str(obj.get("symbol", "")),
-                    client_order_id=obj.get("newOrderClientId") or None,
-                    num_left=Decimal(str(obj.get("numLeft", "0"))),
+                    order_id=frame.id,
+                    symbol=frame.symbol,
+                    client_order_id=frame.new_order_client_id or None,
+                    num_left=frame.num_left,
                 )
-                with self._cond:
-                    self._events.setdefault(order_id, []).append(ev)
-                    self._events.move_to_end(order_id)
-                    while len(self._events) > MAX_TRACKED_ORDERS:
-                        self._events.popitem(last=False)
-                    self._cond.notify_all()
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                self._record(frame.id, lambda tracked: tracked.events.append(ev))
+            elif typ == T_USER_TRADE:
+                fill = convert.fill(UserTradeRow.model_validate(obj))
+                self._record(fill.exchange_order_id, lambda tracked: tracked.fills.append(fill))
+        except (ValueError, TypeError, ArithmeticError, ProtocolError) as exc:  # ValidationError is a ValueError
             self.last_error = f"bad frame: {type(exc).__name__}"
+
+    def _record(self, order_id: int, add: Callable[[_Tracked], None]) -> None:
+        with self._cond:
+            tracked = self._orders.get(order_id)
+            if tracked is None:
+                tracked = self._orders[order_id] = _Tracked()
+            add(tracked)
+            self._orders.move_to_end(order_id)
+            while len(self._orders) > MAX_TRACKED_ORDERS:
+                self._orders.popitem(last=False)
+            self._cond.notify_all()
