@@ -147,6 +147,7 @@ class TestWhatASubmitFailureProves:
             (OutcomeUnknown("HTTP 503", http_status=503), S.UNKNOWN),
             (TransientError("no answer"), S.UNKNOWN),
             (ProtocolError("unreadable", http_status=None), S.UNKNOWN),
+            (ProtocolError("HTTP 405 from the venue's front", http_status=405), S.REJECTED),
             (AuthenticationError("nothing sent, but untyped"), S.UNKNOWN),
         ],
         ids=lambda v: type(v).__name__ if isinstance(v, ExchangeError) else str(v),
