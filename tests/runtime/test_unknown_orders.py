@@ -26,6 +26,7 @@ from btcbot.errors import (
     RateLimited,
     RejectedByVenue,
     RequestNotSent,
+    SymbolNotTradable,
     TransientError,
 )
 from btcbot.runtime.lifecycle import OrderRecord
@@ -141,6 +142,7 @@ class TestWhatASubmitFailureProves:
             (HeldBackLocally("client-side limit", retry_after_s=3.0), S.NOT_SENT),
             (RejectedByVenue("FAILED_MIN_TOTAL_AMOUNT", http_status=400, venue_code=1123), S.REJECTED),
             (AuthenticationError("401", http_status=401), S.REJECTED),
+            (SymbolNotTradable("not in this dataset"), S.REJECTED),
             (RateLimited("429", retry_after_s=1.0, http_status=429), S.REJECTED),
             (OutcomeUnknown("read timeout after send"), S.UNKNOWN),
             (OutcomeUnknown("connect timeout: no proof"), S.UNKNOWN),

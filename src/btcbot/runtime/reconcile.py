@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderStatus, VenueOrder
-from btcbot.errors import ExchangeError, OutcomeUnknown, RejectedByVenue, RequestNotSent
+from btcbot.errors import ExchangeError, OutcomeUnknown, RejectedByVenue, RequestNotSent, SymbolNotTradable
 from btcbot.runtime.lifecycle import OrderRecord, advance, status_from_venue
 
 
@@ -35,7 +35,7 @@ def status_after_submit_error(exc: ExchangeError) -> OrderStatus:
     """
     if isinstance(exc, RequestNotSent):
         return OrderStatus.NOT_SENT
-    if isinstance(exc, RejectedByVenue):
+    if isinstance(exc, (RejectedByVenue, SymbolNotTradable)):  # refusals, also from venues without HTTP (replay)
         return OrderStatus.REJECTED
     if not isinstance(exc, OutcomeUnknown) and exc.http_status is not None and 400 <= exc.http_status < 500:
         return OrderStatus.REJECTED
