@@ -11,7 +11,9 @@ BtcbotError
 └── ExchangeError               anything that came back from (or failed on the way to) the venue
     ├── AuthenticationError     stop: keys, signature, clock or permissions are wrong
     ├── TransientError          retry reads with jittered backoff
-    │   └── RateLimited         back off for at least ``retry_after_s``
+    │   ├── RateLimited         back off for at least ``retry_after_s``
+    │   │   └── HeldBackLocally the client-side limiter refused to send it (also a RequestNotSent)
+    │   └── RequestNotSent      provably never left this process: a write that raises it did not happen
     ├── RejectedByVenue         the venue refused the request; carries BTCTurk's code and message
     │   ├── InsufficientFunds
     │   └── OrderNotFound
@@ -103,6 +105,17 @@ class RateLimited(TransientError):
     def __init__(self, message: str, *, retry_after_s: float, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after_s = retry_after_s
+
+
+class RequestNotSent(TransientError):
+    """Provably never left this process (the connection was refused, or the client-side limiter held it back).
+
+    The only transport failure that proves a write did not happen; a timeout never does.
+    """
+
+
+class HeldBackLocally(RateLimited, RequestNotSent):
+    """The client-side rate limiter would have waited longer than its bound, so nothing was sent."""
 
 
 class RejectedByVenue(ExchangeError):

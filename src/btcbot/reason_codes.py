@@ -58,6 +58,7 @@ KILL_SWITCH_IDLE: Final = "kill_switch:no_open_orders"
 
 # Reconciler.
 RECONCILE_UNKNOWN_RESOLVED: Final = "reconcile:unknown_resolved"
+# No longer emitted: absence from the venue's views is not proof an order was never sent (issue 11).
 RECONCILE_UNKNOWN_NOT_FOUND: Final = "reconcile:unknown_not_found"
 RECONCILE_ORPHAN_FOUND: Final = "reconcile:orphan_found"
 RECONCILE_STATE_ADJUSTED: Final = "reconcile:state_adjusted"
@@ -77,6 +78,9 @@ ORDER_NOT_SENT: Final = "order:not_sent"  # refused at the arming chokepoint aft
 STOP_CANCEL: Final = "stop:cancel_open_orders"  # graceful stop cancelled this bot's open orders
 RECONCILE_FAILED: Final = "reconcile:failed"  # the venue could not be queried this cycle
 KILL_SWITCH_CANCEL_FAILED: Final = "kill_switch:cancel_failed"  # an owned order could not be cancelled
+
+# UNKNOWN orders (issue 11).
+ORDER_SEND_FAILED: Final = "order:send_failed"  # provably never left the process (connection refused): NOT_SENT
 
 # Instance lock: a second instance for the same DB/account scope was refused.
 LOCK_INSTANCE_HELD: Final = "lock:instance_held"

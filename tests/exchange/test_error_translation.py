@@ -20,6 +20,7 @@ from btcbot.errors import (
     ProtocolError,
     RateLimited,
     RejectedByVenue,
+    RequestNotSent,
     SymbolNotTradable,
     TransientError,
 )
@@ -148,12 +149,12 @@ def test_error_table(scenario: str, method: str, shared_venue: Any, make_http: A
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_connect_failure_never_sent(method: str, make_http: Any, fx: Any, gate: Any) -> None:
+def test_connection_refused_is_proof_nothing_was_sent(method: str, make_http: Any, fx: Any, gate: Any) -> None:
     http = make_http(fx.closed_port_url())
     call, write = METHODS[method]
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(TransientError) as info:  # reads retry it like any transient failure
         call(http, gate.submit_token(), gate.cancel_token())
-    assert type(info.value) is TransientError  # not OutcomeUnknown: nothing reached the venue
+    assert type(info.value) is RequestNotSent  # not OutcomeUnknown: nothing can have reached the venue
     assert "nothing was sent" in str(info.value)
     assert len(http.sent) == (1 if write else 3)
 
@@ -186,7 +187,8 @@ class _RaisingAdapter(requests.adapters.BaseAdapter):
 @pytest.mark.parametrize(
     ("exc", "read_err", "write_err"),
     [
-        (requests.exceptions.ConnectTimeout("connect timed out"), TransientError, TransientError),
+        # A connect timeout is no proof the request never left (see http._connect_failure): a write is unknown.
+        (requests.exceptions.ConnectTimeout("connect timed out"), TransientError, OutcomeUnknown),
         (requests.exceptions.ReadTimeout("read timed out"), TransientError, OutcomeUnknown),
         (requests.exceptions.ChunkedEncodingError("body cut"), TransientError, OutcomeUnknown),
     ],

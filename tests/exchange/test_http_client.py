@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, client_order_id
-from btcbot.errors import AuthenticationError, InvariantViolation, NotArmedError, ProtocolError, RateLimited
+from btcbot.errors import (
+    AuthenticationError,
+    InvariantViolation,
+    NotArmedError,
+    ProtocolError,
+    RateLimited,
+    RequestNotSent,
+)
 from btcbot.exchange.btcturk.http import decimal_text
 from btcbot.exchange.btcturk.limiter import Limit, RateLimiter, TokenBucket
 from btcbot.exchange.btcturk.signing import sign
@@ -147,8 +154,9 @@ def test_limiter_refuses_when_the_wait_exceeds_its_bound() -> None:
     bucket = TokenBucket(Limit(10, 1), safety=0.9, now=0.0)
     for _ in range(int(bucket.capacity)):
         limiter.acquire("DELETE", "/api/v1/order")
-    with pytest.raises(RateLimited, match="not sent"):
+    with pytest.raises(RequestNotSent, match="not sent") as info:  # a write held back here did not happen
         limiter.acquire("DELETE", "/api/v1/order")
+    assert isinstance(info.value, RateLimited)
     limiter.acquire("GET", "/api/v2/server/time")  # undocumented routes are not limited
 
 

@@ -16,7 +16,7 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.domain.orders import VenueOrder
 from btcbot.exchange.btcturk import BtcturkExchange, BtcturkHttp, build_market_data
-from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, run_session
+from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, run_session
 from btcbot.runtime.strategy import CanaryStrategy, Strategy
 from btcbot.settings import Settings
 from btcbot.sim import Simulator
@@ -83,8 +83,14 @@ def run_against(
     cli_dry_run: bool = False,
     read_timeout_s: float = 2.0,
     reader_wrapper: Any = None,
+    gateway_base_url: str | None = None,
+    stop: StopControl | None = None,
 ) -> SessionRun:
-    """One session against the simulator over real HTTP (and WS when MARKET_DATA_MODE=ws)."""
+    """One session against the simulator over real HTTP (and WS when MARKET_DATA_MODE=ws).
+
+    ``gateway_base_url`` sends the order writes elsewhere (e.g. a port nothing listens on) while reads and
+    market data still come from the simulator.
+    """
     gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
     store = StateStore(settings.state_db_path)
     store.migrate()
@@ -92,6 +98,15 @@ def run_against(
     exchange = BtcturkExchange(http, owns_http=True)
     md = build_market_data(settings, http)
     reader = reader_wrapper(exchange) if reader_wrapper else exchange
+    gateway = exchange
+    if gateway_base_url is not None:
+        writes = BtcturkHttp(
+            gateway_base_url,
+            api_key=settings.btcturk_api_key,
+            api_secret=settings.btcturk_api_secret,
+            read_timeout_s=read_timeout_s,
+        )
+        gateway = BtcturkExchange(writes, owns_http=True)
     strategy = strategy or CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=False)
     deps = RuntimeDeps(
         settings=settings,
@@ -99,14 +114,16 @@ def run_against(
         clock=SystemClock(),
         market_data=md,
         reader=reader,
-        gateway=exchange,
+        gateway=gateway,
         store=store,
         strategy=strategy,
+        stop=stop or StopControl(),
     )
     try:
         result = run_session(options, deps)
     finally:
         exchange.close()
+        gateway.close()
     return SessionRun(result, store, gate)
 
 

@@ -13,7 +13,7 @@ from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, OrderStatu
 from btcbot.errors import InvariantViolation
 from btcbot.runtime.freshness import assess_book
 from btcbot.runtime.lifecycle import OrderRecord, advance, new_intent_record, order_row
-from btcbot.runtime.reconcile import NOT_FOUND_LOOKS, needs_lookup, reconcile
+from btcbot.runtime.reconcile import needs_lookup, reconcile
 from btcbot.runtime.risk_gate import RiskInput, RiskLimits, assess
 from btcbot.runtime.strategy import CanaryStrategy, StrategyInput
 from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor, p95
@@ -229,15 +229,6 @@ class TestLifecycleAndReconcile:
         (u,) = out.updates
         assert u.event == "resolved" and u.record.status is OrderStatus.OPEN and u.record.exchange_order_id == 77
         assert out.alerts[0].reason_code == rc.RECONCILE_UNKNOWN_RESOLVED
-
-    def test_unknown_not_found_is_marked_not_sent_only_after_several_looks(self):
-        r = record(OrderStatus.UNKNOWN, xid=None)
-        for _ in range(NOT_FOUND_LOOKS - 1):
-            (u,) = rec_([r], lookups={r.client_order_id: None}, now=NOW_MS + 5000).updates
-            assert u.record.status is OrderStatus.UNKNOWN
-            r = u.record
-        (u,) = rec_([r], lookups={r.client_order_id: None}, now=NOW_MS + 5000).updates
-        assert u.record.status is OrderStatus.NOT_SENT
 
     def test_fill_and_cancel_confirmation(self):
         assert (

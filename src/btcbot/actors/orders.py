@@ -24,11 +24,12 @@ from btcbot.actors.messages import (
 )
 from btcbot.arming import ArmingGate, WriteToken
 from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus, owned_prefix
-from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound, RejectedByVenue
+from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
+from btcbot.runtime.reconcile import status_after_submit_error
 from btcbot.runtime.records import alert_row, decision_id, order_event_row, utc
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import set_error, start_span
@@ -213,56 +214,8 @@ class OrderManagerActor(BtcbotActor):
                 return SymbolOutcome(
                     intent.symbol, "refuse", rc.ORDER_NOT_SENT, (*details, ("why", str(exc)[:200])), age, cid
                 ), stats
-            except RejectedByVenue as exc:
-                set_error(span, "rejected")
-                record = advance(record, S.REJECTED, self._now(), last_error=f"{exc.venue_code}: {exc}"[:200])
-                self._save(record, "rejected", venue_code=exc.venue_code)
-                metrics.orders_submitted.add(1, {"symbol": intent.symbol})
-                metrics.orders_rejected.add(1, {"symbol": intent.symbol})
-                return (
-                    SymbolOutcome(
-                        intent.symbol,
-                        "submit",
-                        rc.ORDER_REJECTED,
-                        (*details, ("venue_code", str(exc.venue_code))),
-                        age,
-                        cid,
-                    ),
-                    replace(stats, submitted=stats.submitted + 1, rejected=stats.rejected + 1),
-                )
             except ExchangeError as exc:
-                # Anything else after the token was minted may have reached the venue: UNKNOWN, never retried.
-                set_error(span, "unknown")
-                now = self._now()
-                record = advance(record, S.UNKNOWN, now, unknown_since_ms=now, last_error=type(exc).__name__)
-                self._save(record, "unknown", error=type(exc).__name__)
-                metrics.orders_submitted.add(1, {"symbol": intent.symbol})
-                metrics.orders_unknown.add(1, {"symbol": intent.symbol})
-                self._store.insert(
-                    "alerts",
-                    [
-                        alert_row(
-                            run_id=ctx.run_id,
-                            now_ms=now,
-                            severity="warning",
-                            kind="unknown_order",
-                            reason_code=rc.ORDER_UNKNOWN,
-                            message="submit outcome unknown; symbol blocked until reconciled",
-                            details={"client_order_id": cid, "symbol": intent.symbol},
-                        )
-                    ],
-                )
-                return (
-                    SymbolOutcome(
-                        intent.symbol, "submit", rc.ORDER_UNKNOWN, (*details, ("error", type(exc).__name__)), age, cid
-                    ),
-                    replace(
-                        stats,
-                        submitted=stats.submitted + 1,
-                        unknown=stats.unknown + 1,
-                        alerts=(*stats.alerts, rc.ORDER_UNKNOWN),
-                    ),
-                )
+                return self._submit_failed(ctx, record, exc, details, age, stats, span)
             latency = (self.services.clock.monotonic_ns() - sent_ns) / 1e6
             span.set_attribute("btcbot.order.exchange_id", ack.exchange_order_id)
         now = self._now()
@@ -286,6 +239,65 @@ class OrderManagerActor(BtcbotActor):
                 submitted=stats.submitted + 1,
                 acknowledged=stats.acknowledged + 1,
                 submit_latencies_ms=(*stats.submit_latencies_ms, latency),
+            ),
+        )
+
+    def _submit_failed(
+        self,
+        ctx: CycleContext,
+        record: OrderRecord,
+        exc: ExchangeError,
+        details: tuple[tuple[str, str], ...],
+        age: float | None,
+        stats: CycleStats,
+        span: Any,
+    ) -> tuple[SymbolOutcome, CycleStats]:
+        """Record what the failure proves (``status_after_submit_error``); an UNKNOWN is never retried."""
+        metrics = get_metrics()
+        symbol, cid, error = record.symbol, record.client_order_id, type(exc).__name__
+        status = status_after_submit_error(exc)
+        now = self._now()
+        if status is S.NOT_SENT:
+            set_error(span, "not_sent")
+            self._save(advance(record, S.NOT_SENT, now, last_error=str(exc)[:200]), "not_sent", error=error)
+            outcome = SymbolOutcome(symbol, "submit", rc.ORDER_SEND_FAILED, (*details, ("error", error)), age, cid)
+            return outcome, stats
+        metrics.orders_submitted.add(1, {"symbol": symbol})
+        if status is S.REJECTED:
+            set_error(span, "rejected")
+            record = advance(record, S.REJECTED, now, last_error=f"{exc.venue_code}: {exc}"[:200])
+            self._save(record, "rejected", venue_code=exc.venue_code)
+            metrics.orders_rejected.add(1, {"symbol": symbol})
+            venue_code = ("venue_code", str(exc.venue_code))
+            return (
+                SymbolOutcome(symbol, "submit", rc.ORDER_REJECTED, (*details, venue_code), age, cid),
+                replace(stats, submitted=stats.submitted + 1, rejected=stats.rejected + 1),
+            )
+        # It may have reached the venue: UNKNOWN, never retried, its symbol blocked until the venue shows it.
+        set_error(span, "unknown")
+        self._save(advance(record, S.UNKNOWN, now, unknown_since_ms=now, last_error=error), "unknown", error=error)
+        metrics.orders_unknown.add(1, {"symbol": symbol})
+        self._store.insert(
+            "alerts",
+            [
+                alert_row(
+                    run_id=ctx.run_id,
+                    now_ms=now,
+                    severity="warning",
+                    kind="unknown_order",
+                    reason_code=rc.ORDER_UNKNOWN,
+                    message="submit outcome unknown; symbol blocked until the venue shows the order",
+                    details={"client_order_id": cid, "symbol": symbol},
+                )
+            ],
+        )
+        return (
+            SymbolOutcome(symbol, "submit", rc.ORDER_UNKNOWN, (*details, ("error", error)), age, cid),
+            replace(
+                stats,
+                submitted=stats.submitted + 1,
+                unknown=stats.unknown + 1,
+                alerts=(*stats.alerts, rc.ORDER_UNKNOWN),
             ),
         )
 
@@ -424,6 +436,7 @@ class OrderManagerActor(BtcbotActor):
                 filled=stats.filled + filled,
                 cancelled=stats.cancelled + cancelled,
                 orphans=stats.orphans + len(out.adopted),
+                unknown=stats.unknown + out.became_unknown,
                 unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
                 alerts=(*stats.alerts, *(a.reason_code for a in out.alerts)),
             )

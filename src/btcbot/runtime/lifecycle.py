@@ -56,7 +56,6 @@ class OrderRecord:
     submit_latency_ms: float | None = None
     unknown_since_ms: int | None = None
     cancel_requested_ms: int | None = None
-    not_found_count: int = 0
     last_error: str | None = None
 
     @property

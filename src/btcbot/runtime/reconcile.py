@@ -1,24 +1,45 @@
 """The reconciler's decision: bring local order records in line with what the exchange says.
 
-It never places an order to repair anything. It adjusts records (UNKNOWN/INTENT resolved by client id,
-fills, confirmed cancels), adopts orphans that carry this bot's prefix so they can be cancelled, and
-raises alerts. The I/O (which queries to make) is split from the decision (``reconcile``) so the
-decision is testable without a venue.
+Only positive evidence changes what we believe about an order: the venue showing it (open, or in its history,
+by exchange id or by client id), or, for a submit, a failure that proves the request never left this process.
+Absence from the venue's views proves nothing: they trail its matching engine, most of all right after the
+timeouts and 5xx that make a submit UNKNOWN in the first place, so an order missing from openOrders and
+allOrders may be resting all the same. An UNKNOWN order therefore stays UNKNOWN (its symbol blocked) until the
+venue shows it, however many looks that takes; the supervisor ends the run when that outlasts
+``UNKNOWN_ORDER_MAX_AGE_SECONDS`` (``btcbot.runtime.supervision``).
+
+It never places an order to repair anything. It adjusts records (UNKNOWN/INTENT resolved by client id, fills,
+confirmed cancels), adopts orphans that carry this bot's prefix so they can be cancelled, and raises alerts.
+The I/O (which queries to make) is split from the decision (``reconcile``) so the decision is testable
+without a venue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderStatus, VenueOrder
+from btcbot.errors import ExchangeError, OutcomeUnknown, RejectedByVenue, RequestNotSent, SymbolNotTradable
 from btcbot.runtime.lifecycle import OrderRecord, advance, status_from_venue
 
-# An unanswered submit that the venue still does not know after this many looks, and this long, never
-# reached it; it is then marked NOT_SENT (an order that surfaced later would be adopted as an orphan).
-NOT_FOUND_LOOKS = 3
-NOT_FOUND_GRACE_MS = 2000
+
+def status_after_submit_error(exc: ExchangeError) -> OrderStatus:
+    """What a failed submit proves about the order.
+
+    NOT_SENT only when the request provably never left (``RequestNotSent``: the connection was refused, or the
+    client-side limiter held it back). REJECTED when the venue (or its front) answered 4xx: it refused this
+    request, so nothing was placed. UNKNOWN for everything else: a timeout, a cut answer, a 5xx, an unreadable
+    2xx — the order may be resting at the venue.
+    """
+    if isinstance(exc, RequestNotSent):
+        return OrderStatus.NOT_SENT
+    if isinstance(exc, (RejectedByVenue, SymbolNotTradable)):  # refusals, also from venues without HTTP (replay)
+        return OrderStatus.REJECTED
+    if not isinstance(exc, OutcomeUnknown) and exc.http_status is not None and 400 <= exc.http_status < 500:
+        return OrderStatus.REJECTED
+    return OrderStatus.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,10 @@ class ReconcileOutcome:
     @property
     def resolved_unknown(self) -> int:
         return sum(1 for u in self.updates if u.event == "resolved")
+
+    @property
+    def became_unknown(self) -> int:
+        return sum(1 for u in self.updates if u.event == "unknown")
 
 
 def _venue_index(venue_open: Iterable[VenueOrder]) -> tuple[dict[int, VenueOrder], dict[str, VenueOrder]]:
@@ -88,7 +113,7 @@ def _apply_venue(r: OrderRecord, v: VenueOrder, now_ms: int) -> RecordUpdate | N
     filled = v.filled_quantity
     if status is r.status and filled == r.filled_quantity and r.exchange_order_id == v.exchange_order_id:
         return None
-    new = advance(r, status, now_ms, exchange_order_id=v.exchange_order_id, filled_quantity=filled, not_found_count=0)
+    new = advance(r, status, now_ms, exchange_order_id=v.exchange_order_id, filled_quantity=filled)
     return RecordUpdate(new, _event_for(r, status))
 
 
@@ -106,8 +131,8 @@ def reconcile(
 ) -> ReconcileOutcome:
     """Compare live records with the venue.
 
-    ``lookups`` maps a client id (from ``needs_lookup``) to the venue's order, or None when the venue
-    does not know it. ``known_client_ids`` are every id this process or its DB knows, live or finished.
+    ``lookups`` maps a client id (from ``needs_lookup``) to the venue's order, or None when the venue's views
+    do not show it (which proves nothing). ``known_client_ids`` are every id this process or its DB knows.
     """
     by_id, by_cid = _venue_index(venue_open)
     updates: list[RecordUpdate] = []
@@ -135,26 +160,21 @@ def reconcile(
                         )
                     )
             continue
-        if r.client_order_id not in lookups:
-            continue  # nothing was looked up for it this time (throttled); judge it next time
-        looks = r.not_found_count + 1
-        if (
-            r.status in (OrderStatus.UNKNOWN, OrderStatus.INTENT)
-            and looks >= NOT_FOUND_LOOKS
-            and r.age_ms(now_ms) >= NOT_FOUND_GRACE_MS
-        ):
-            updates.append(RecordUpdate(advance(r, OrderStatus.NOT_SENT, now_ms, not_found_count=looks), "resolved"))
+        if r.client_order_id in lookups and r.status is OrderStatus.INTENT:
+            # Recorded (durably) before a submit by a process or an actor that died before it learnt the
+            # outcome, and not visible at the venue: it may be resting all the same.
+            updates.append(RecordUpdate(advance(r, OrderStatus.UNKNOWN, now_ms, unknown_since_ms=now_ms), "unknown"))
             alerts.append(
                 AlertSpec(
                     "warning",
                     "unknown_order",
-                    rc.RECONCILE_UNKNOWN_NOT_FOUND,
-                    "the venue never saw this submit; marked NOT_SENT",
+                    rc.ORDER_UNKNOWN,
+                    "a submit recorded before a restart is not visible at the venue; UNKNOWN, symbol blocked "
+                    "until the venue shows it",
                     r.client_order_id,
                 )
             )
-        else:
-            updates.append(RecordUpdate(replace(r, not_found_count=looks, updated_ms=now_ms), "not_found"))
+        # Anything else the venue does not show stays as it is: absence is not evidence.
     adopted: list[OrderRecord] = []
     for v in venue_open:
         cid = v.client_order_id

@@ -47,7 +47,7 @@ from btcbot.runtime.records import decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.runtime.strategy import Strategy
 from btcbot.runtime.summary import RunSummary
-from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor
+from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor, unknown_orders_text
 from btcbot.settings import Settings, redacted_view
 from btcbot.telemetry.tracing import inject, start_span, trace_id_hex
 
@@ -149,6 +149,7 @@ class _Session:
         self.summary = RunSummary(deps.run_id, deps.gate.decision.mode.value)
         self.monitor = SafeModeMonitor(MonitorLimits.from_settings(self.s))
         self.live_orders: tuple[OrderRecord, ...] = ()
+        self.end_cause: str | None = None  # set by an escalation that ends the run
         self.balances: tuple[tuple[str, Decimal], ...] = ()
         self.last_ping = 0.0
         scope = self.s.resolved_account_scope
@@ -330,6 +331,8 @@ class _Session:
         )
         if esc is not None:
             self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
+            if esc.ends_run:
+                self.end_cause = esc.cause
 
     def stop_cancel(self, cycle_id: int) -> None:
         cancel = self.o.cancel_on_exit if self.o.cancel_on_exit is not None else self.s.cancel_open_orders_on_stop
@@ -374,6 +377,9 @@ class _Session:
                 self.one_cycle(cycle_id)
                 self.summary.cycles = cycle_id
                 self.check_liveness(cycle_id)
+                if self.end_cause is not None:
+                    log.error("run ends early: %s", self.end_cause)
+                    break
                 if self.o.until_idle and not self.live_orders:
                     break
                 if limit is not None and cycle_id >= limit:
@@ -392,13 +398,14 @@ class _Session:
         s = self.summary
         s.safe_mode_cause = self.d.gate.safe_mode_cause
         s.open_at_end = sum(1 for r in self.live_orders if r.status.is_open)
-        s.unknown_at_end = sum(1 for r in self.live_orders if r.status is OrderStatus.UNKNOWN)
+        unknown = [r.client_order_id for r in self.live_orders if r.status is OrderStatus.UNKNOWN]
+        s.unknown_at_end = len(unknown)
         if s.rejected:
             s.anomaly(f"orders rejected by the venue: {s.rejected}")
         if s.unknown:
             s.anomaly(f"orders with unknown outcome: {s.unknown} (resolved {s.unknown_resolved})")
-        if s.unknown_at_end:
-            s.anomaly(f"orders still UNKNOWN at exit: {s.unknown_at_end}")
+        if unknown:
+            s.anomaly(f"at exit, {unknown_orders_text(unknown)}")
         if s.orphans:
             s.anomaly(f"orphan orders adopted: {s.orphans}")
         if s.safe_mode_cause:

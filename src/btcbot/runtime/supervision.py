@@ -17,6 +17,17 @@ from btcbot.settings import Settings
 MIN_ORDERS_FOR_RATE = 5
 RESTART_BACKOFF_BASE_S = 0.05
 RESTART_BACKOFF_MAX_S = 2.0
+# What the operator does about an order still UNKNOWN when the run ends: the venue is the only truth.
+UNKNOWN_NEXT_ACTION = (
+    "check the venue with `btcbot orders list`; once it shows the order, cancel it with "
+    "`btcbot orders cancel-all --confirm`"
+)
+
+
+def unknown_orders_text(client_order_ids: Iterable[str]) -> str:
+    """Names every UNKNOWN order and the next action, for the run's anomalies and the escalation record."""
+    ids = sorted(client_order_ids)
+    return f"{len(ids)} order(s) still UNKNOWN ({', '.join(ids)}): {UNKNOWN_NEXT_ACTION}"
 
 
 class RestartBudget:
@@ -44,6 +55,9 @@ class RestartBudget:
 class Escalation:
     cause: str  # short machine-readable cause, e.g. actor_failure:strategy
     detail: str
+    # The run stops after this cycle: nothing it could do would settle the cause (an order the venue still
+    # does not show after UNKNOWN_ORDER_MAX_AGE_SECONDS needs the operator).
+    ends_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +111,21 @@ class SafeModeMonitor:
         self._submitted += submitted
         self._rejected += rejected
         self._latencies.extend(latencies_ms)
+        # First: it ends the run, and another cause latched every cycle must not hide it.
+        overdue = [
+            r.client_order_id
+            for r in live_orders
+            if r.status is OrderStatus.UNKNOWN
+            and now_ms - (r.unknown_since_ms if r.unknown_since_ms is not None else r.updated_ms)
+            > self._limits.unknown_max_age_ms
+        ]
+        if overdue:
+            limit_s = self._limits.unknown_max_age_ms / 1000
+            detail = f"UNKNOWN for more than {limit_s:g}s: {unknown_orders_text(overdue)}"
+            return Escalation("unknown_order_unresolved", detail, ends_run=True)
         for symbol, streak in self._stale_streak.items():
             if streak >= self._limits.stale_cycles:
                 return Escalation("stale_market_data", f"{symbol}: {streak} consecutive stale cycles")
-        for r in live_orders:
-            if r.status is OrderStatus.UNKNOWN:
-                since = r.unknown_since_ms if r.unknown_since_ms is not None else r.updated_ms
-                if now_ms - since > self._limits.unknown_max_age_ms:
-                    age = now_ms - since
-                    return Escalation("unknown_order_unresolved", f"{r.client_order_id} UNKNOWN for {age} ms")
         if self._submitted >= MIN_ORDERS_FOR_RATE:
             rate = Decimal(self._rejected) / Decimal(self._submitted)
             if rate > self._limits.max_reject_rate:

@@ -24,6 +24,7 @@ from btcbot.sim.engine import DEFAULT_VAT_PERCENT, MatchingEngine
 from btcbot.sim.market import SyntheticMarket
 from btcbot.sim.ratelimit import RateLimiter
 from btcbot.sim.symbols import ASSETS, SymbolSpec
+from btcbot.sim.views import OrderViews
 
 DEMO_USER_ID = 123456
 DEMO_BALANCES = {"TRY": Decimal("1000000"), "BTC": Decimal("1"), "ETH": Decimal("20"), "USDT": Decimal("10000")}
@@ -50,6 +51,8 @@ class Faults(BaseModel):
     ws_disconnect: bool = False
     ws_stall: bool = False
     clock_skew_ms: int = 0
+    # The private order views (openOrders, allOrders, order/{id}, user trades) trail the matching engine.
+    order_view_lag_ms: int = Field(default=0, ge=0, le=600_000)
     # The 2019-2020 wire answered 401s with "success": true; opt-in for clients that must survive it.
     auth_success_true: bool = False
 
@@ -113,6 +116,7 @@ class SimCore:
         self.engine = MatchingEngine(
             specs, self.clock, cancel_delay_ms=self.cancel_delay_ms, vat_percent=self.vat_percent
         )
+        self.views = OrderViews(self.engine, self.clock, lambda: self.faults.order_view_lag_ms)
         self.engine.add_account(DEMO_USER_ID, DEMO_BALANCES)
         self.market = SyntheticMarket(self.engine, specs, self.seed)
         self.fault_rng = random.Random(f"{self.seed}:faults")

@@ -454,7 +454,7 @@ class RestApi:
     async def open_orders(self, call: Call) -> web.Response:
         assert call.user_id is not None  # noqa: S101
         spec = self._spec(call.param("pairSymbol"), required=False)
-        orders = self.core.engine.orders(call.user_id, spec.name if spec else None, open_only=True)
+        orders = self.core.views.orders(call.user_id, spec.name if spec else None, open_only=True)
         asks: list[dict[str, Any]] = []
         bids: list[dict[str, Any]] = []
         for order in orders:
@@ -465,7 +465,7 @@ class RestApi:
     async def all_orders(self, call: Call) -> web.Response:
         assert call.user_id is not None  # noqa: S101
         spec = cast(SymbolSpec, self._spec(call.param("pairSymbol")))
-        orders = self.core.engine.orders(call.user_id, spec.name)
+        orders = self.core.views.orders(call.user_id, spec.name)
         min_id = _int_param(call.param("orderId"), 0)
         start = _int_param(call.param("startTime"), 0)
         end = _int_param(call.param("endTime"), 0)
@@ -492,14 +492,14 @@ class RestApi:
             order_id = int(call.path_id or "")
         except ValueError:
             raise SimRejection("Order not found", 1152) from None
-        order = self.core.engine.get_order(call.user_id, order_id)
+        order = self.core.views.get_order(call.user_id, order_id)
         if order is None:
             raise SimRejection("Order not found", 1152)
         return json_response(wire.envelope(wire.order_row(self.core.specs[order.symbol], order)))
 
     async def user_trades(self, call: Call) -> web.Response:
         assert call.user_id is not None  # noqa: S101
-        trades = self.core.engine.user_trades(call.user_id)
+        trades = self.core.views.user_trades(call.user_id)
         order_id = call.param("orderId")
         types = {t.lower() for t in call.params("type")}
         assets = {s.upper() for s in call.params("symbol")}

@@ -28,6 +28,7 @@ from btcbot.errors import (
     OutcomeUnknown,
     ProtocolError,
     RateLimited,
+    RequestNotSent,
     TransientError,
 )
 from btcbot.exchange.btcturk import translate
@@ -79,16 +80,27 @@ def decimal_text(value: Decimal) -> str:
     return text or "0"
 
 
-def _never_sent(exc: BaseException) -> bool:
-    """True only when the connection itself failed, so not a byte of the request reached the venue."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
+def _connect_failure(exc: BaseException) -> Literal["refused", "timeout"] | None:
+    """How the connection itself failed, if it did; None when it was made (the request may have left).
+
+    Only "refused" proves the request never left. A refusal (ECONNREFUSED, and likewise no route or no
+    address: urllib3's ``NewConnectionError``) is an *answer*: the peer's TCP stack, a router or the resolver
+    said there is no connection, so there was no stream to write the request into. A connect *timeout* is the
+    absence of an answer: we only know that we stopped waiting. Our socket had not written the request yet,
+    but the handshake may still complete on the far side, and "nothing follows" would rest on the HTTP
+    library abandoning that socket in every version and path, not on anything the network said. For a read
+    both simply mean "retry"; for a write only a refusal may mark an order NOT_SENT, and a timed-out connect
+    leaves it UNKNOWN until the venue's own views settle it.
+    """
+    reasons: list[object] = [exc]
     for arg in getattr(exc, "args", ()):
-        if isinstance(arg, MaxRetryError) and isinstance(arg.reason, (NewConnectionError, ConnectTimeoutError)):
-            return True
-        if isinstance(arg, (NewConnectionError, ConnectTimeoutError)):
-            return True
-    return False
+        reasons.append(arg.reason if isinstance(arg, MaxRetryError) else arg)
+    # NewConnectionError subclasses ConnectTimeoutError (an urllib3 legacy): test it first.
+    if any(isinstance(r, NewConnectionError) for r in reasons):
+        return "refused"
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or any(isinstance(r, ConnectTimeoutError) for r in reasons):
+        return "timeout"
+    return None
 
 
 class BtcturkHttp:
@@ -394,8 +406,18 @@ class BtcturkHttp:
     @staticmethod
     def _transport_error(exc: requests.exceptions.RequestException, *, what: str, write: bool) -> ExchangeError:
         name = type(exc).__name__
-        if _never_sent(exc):
-            return TransientError(f"{what}: could not connect to BTCTurk ({name}); nothing was sent")
+        failure = _connect_failure(exc)
+        if failure == "refused":
+            return RequestNotSent(
+                f"{what}: no connection to BTCTurk ({name}: refused or unreachable); nothing was sent"
+            )
+        if failure == "timeout" and not write:
+            return TransientError(f"{what}: connecting to BTCTurk timed out ({name}); temporary, retry later")
+        if failure == "timeout":
+            return OutcomeUnknown(
+                f"{what}: connecting to BTCTurk timed out ({name}); a timeout does not prove the request never "
+                "left — reconcile by client order id, never resend blindly"
+            )
         if write:
             return OutcomeUnknown(
                 f"{what}: the request was sent but no answer came back ({name}); it may have taken effect — "

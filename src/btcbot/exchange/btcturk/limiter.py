@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from btcbot.errors import RateLimited
+from btcbot.errors import HeldBackLocally
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class RateLimiter:
                         b.take()
                     return
             if now + wait > deadline:
-                raise RateLimited(
+                raise HeldBackLocally(
                     f"client-side rate limit for {method} {route}: next slot in {wait:.2f}s "
                     f"(bound {bound:.2f}s); request not sent, try again later",
                     retry_after_s=wait,
