@@ -7,19 +7,24 @@ Nothing else in the code base reads ``os.environ``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -63,6 +68,46 @@ def _symbol_list(value: object) -> tuple[str, ...]:
 
 # NoDecode: the value is a comma-separated list, not JSON (pydantic-settings would try JSON for a tuple).
 SymbolList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_symbol_list)]
+
+
+def credential_problem(value: str, *, base64_secret: bool) -> str | None:
+    """What is wrong with the shape of an API key or secret, in words that never quote it; None when sound.
+
+    A trailing newline (a secret created from a file) would otherwise reach an HTTP header, where the client
+    library refuses it with the value in its error message.
+    """
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "contains whitespace or a control character (often a trailing newline from a file); remove it"
+    if not value.isascii():
+        return "contains a non-ASCII character; BTCTurk keys are plain ASCII, copy it again"
+    if base64_secret:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return "is not valid base64; copy the private key exactly as BTCTurk shows it"
+    return None
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def venue_url_problem(url: str, *, secure: str, plain: str) -> str | None:
+    """``secure`` (https/wss) is required; ``plain`` (http/ws) only for a loopback host (the simulator)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host:
+        return f"must be a {secure}:// URL with a host"
+    if parts.scheme == secure or (parts.scheme == plain and _is_loopback_host(host)):
+        return None
+    if parts.scheme == plain:
+        return f"must use {secure}:// (plain {plain}:// is accepted only for a loopback host such as 127.0.0.1)"
+    return f"must be a {secure}:// URL"
 
 
 class MarketDataMode(StrEnum):
@@ -169,6 +214,25 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("btcturk_api_key", "btcturk_api_secret")
+    @classmethod
+    def _credential_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            is_secret = info.field_name == "btcturk_api_secret"
+            problem = credential_problem(value.get_secret_value(), base64_secret=is_secret)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("btcturk_base_url", "btcturk_ws_url")
+    @classmethod
+    def _venue_url_scheme(cls, value: str, info: ValidationInfo) -> str:
+        secure, plain = ("https", "http") if info.field_name == "btcturk_base_url" else ("wss", "ws")
+        problem = venue_url_problem(value, secure=secure, plain=plain)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -279,11 +343,28 @@ def current_environ() -> Mapping[str, str]:
     return os.environ
 
 
+def _spelling_conflicts(source: Mapping[str, str | None], where: str) -> list[str]:
+    """Two case-spellings of one setting with different values: the winner would be whichever came last."""
+    spellings: dict[str, dict[str, str | None]] = {}
+    for key, value in source.items():
+        if key.lower() in Settings.model_fields:
+            spellings.setdefault(key.lower(), {})[key] = value
+    return [
+        f"{' and '.join(sorted(found))} are both set in {where}, to different values; keep one ({name.upper()})"
+        for name, found in spellings.items()
+        if len(set(found.values())) > 1
+    ]
+
+
 def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings once, or raise ConfigError with one line per problem (never a traceback)."""
     path = Path(env_file) if env_file else None
+    conflicts = _spelling_conflicts(current_environ(), "the environment")
     if path is not None:
-        read_env_file(path)  # existence and readability, with a clear error
+        # Also checks existence and readability, with a clear error.
+        conflicts += _spelling_conflicts(read_env_file(path), f"--env-file {path}")
+    if conflicts:
+        raise ConfigError("invalid configuration: " + "; ".join(conflicts))
     try:
         # Raise a clear error for the values in the environment and file; secrets are never echoed.
         return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
@@ -315,6 +396,29 @@ def setting_sources(settings: Settings, env_file: str | Path | None = None) -> d
         else:
             sources[name] = "default"
     return sources
+
+
+GATE_FIELDS = ("safe_mode", "dry_run", "kill_switch", "live_trading", "live_trading_ack")
+
+
+def gates_overriding_env_file(env_file: str | Path | None) -> tuple[str, ...]:
+    """Gates that the environment sets to another value than ``--env-file`` does: the environment wins, silently
+    unless someone says so, and an operator who edited the file would believe the file.
+    """
+    if not env_file:
+        return ()
+    environ = {k.lower(): v for k, v in current_environ().items()}
+    in_file = {k.lower(): v for k, v in read_env_file(Path(env_file)).items()}
+
+    def norm(name: str, value: str | None) -> str:
+        text = (value or "").strip()
+        return text if name == "live_trading_ack" else text.lower()
+
+    return tuple(
+        name.upper()
+        for name in GATE_FIELDS
+        if name in environ and name in in_file and norm(name, environ[name]) != norm(name, in_file[name])
+    )
 
 
 def redacted_view(settings: Settings) -> dict[str, str]:

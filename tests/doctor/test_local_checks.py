@@ -21,7 +21,7 @@ ARMED = {
     "kill_switch": False,
     "safe_mode": False,
 }
-KEYS = {"btcturk_api_key": "k-test", "btcturk_api_secret": "s-test"}
+KEYS = {"btcturk_api_key": "k-test", "btcturk_api_secret": "c2VjcmV0LXRlc3Q="}  # base64, as BTCTurk secrets are
 
 
 def test_config_statuses() -> None:

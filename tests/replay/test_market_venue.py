@@ -31,7 +31,7 @@ def _armed_gate() -> ArmingGate:
             live_trading=True,
             live_trading_ack="I_UNDERSTAND",
             btcturk_api_key="k",
-            btcturk_api_secret="s",
+            btcturk_api_secret="cw==",
         )
     )
 

@@ -22,7 +22,7 @@ ARMED = {
     "kill_switch": False,
     "safe_mode": False,
     "btcturk_api_key": "k",
-    "btcturk_api_secret": "s",
+    "btcturk_api_secret": "cw==",
 }
 
 

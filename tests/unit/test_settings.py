@@ -97,7 +97,7 @@ def test_environment_wins_over_env_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_secrets_are_redacted_and_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BTCTURK_API_KEY", "KEY-zq81-distinctive")
-    monkeypatch.setenv("BTCTURK_API_SECRET", "SECRET-zq81-distinctive")
+    monkeypatch.setenv("BTCTURK_API_SECRET", "SECRETzq81distinctive000")  # base64
     s = load_settings()
     view = redacted_view(s)
     assert view["BTCTURK_API_KEY"] == "set" and view["BTCTURK_API_SECRET"] == "set"

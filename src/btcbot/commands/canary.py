@@ -131,7 +131,7 @@ def _start(args: CanaryArgs, command: str, max_cycles: int | None) -> int:
         adopt_foreign_orders=args.adopt_foreign_orders,
     )
     strategy = CanaryStrategy(args.notional_try, settings.canary_offset_bps, first_cycle_only=once)
-    return execute(settings, options, strategy, cli_dry_run=args.dry_run).exit_code
+    return execute(settings, options, strategy, cli_dry_run=args.dry_run, env_file=args.env_file).exit_code
 
 
 def once(**kwargs: Any) -> int:

@@ -65,4 +65,4 @@ def run(**kwargs: Any) -> int:
         adopt_foreign_orders=args.adopt_foreign_orders,
     )
     strategy = CanaryStrategy(settings.max_notional_per_order_try, settings.canary_offset_bps)
-    return execute(settings, options, strategy, cli_dry_run=args.dry_run).exit_code
+    return execute(settings, options, strategy, cli_dry_run=args.dry_run, env_file=args.env_file).exit_code

@@ -32,6 +32,9 @@ class BookSnapshot:
     received_wall_ms: int
     source: MarketDataSourceKind
     sequence: int | None = None
+    # False once the feed knows this book diverged from the venue (a sequence gap, a lost connection) and a
+    # fresh full book is still to come: stale at once, whatever its receive time says.
+    in_sync: bool = True
 
     @property
     def best_bid(self) -> Decimal | None:
@@ -50,6 +53,18 @@ class BookSnapshot:
 
     @property
     def is_valid(self) -> bool:
-        """False when the best bid is zero, missing, or not strictly below the best ask."""
-        bid, ask = self.best_bid, self.best_ask
-        return bid is not None and ask is not None and bid > 0 and bid < ask
+        """False when a side is empty, a level has a zero or negative price or amount, a side is not strictly
+        sorted best first (bids descending, asks ascending), or the best bid is not strictly below the best ask.
+        """
+        bids, asks = self.bids, self.asks
+        if not bids or not asks or bids[0].price >= asks[0].price:
+            return False
+        for side, descending in ((bids, True), (asks, False)):
+            prev = None
+            for lv in side:
+                if lv.price <= 0 or lv.amount <= 0:
+                    return False
+                if prev is not None and (lv.price >= prev if descending else lv.price <= prev):
+                    return False
+                prev = lv.price
+        return True

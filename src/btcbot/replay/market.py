@@ -40,7 +40,8 @@ class RecordedBook:
         book = self.bids if side == "bids" else self.asks
         levels = [(Decimal(p), Decimal(a)) for p, a in book.items()]
         levels.sort(key=lambda lv: lv[0], reverse=side == "bids")
-        return [lv for lv in levels if lv[1] > 0]
+        # A zero amount is a removal; a negative one is garbage the book must show, as the live book does.
+        return [lv for lv in levels if lv[1] != 0]
 
     def snapshot(self, symbol: str) -> BookSnapshot | None:
         if self.recv_ms is None:
@@ -55,6 +56,7 @@ class RecordedBook:
                 received_wall_ms=self.recv_ms,
                 source="replay",
                 sequence=self.cs,
+                in_sync=not self.broken,
             )
         return self.snapshot_cache
 
@@ -135,7 +137,9 @@ class RecordedMarket:
                 if ev[0] == DIFF:
                     cs = ev[4]
                     if book.broken or (cs is not None and book.cs is not None and cs != book.cs + 1):
-                        book.broken = True
+                        if not book.broken:
+                            book.broken = True
+                            book.snapshot_cache = None  # out of sync from now on, as the live feed says
                         continue
                     bids = book.bids
                     for p, a, c in ev[5]:

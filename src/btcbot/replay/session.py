@@ -29,7 +29,7 @@ from btcbot.settings import Settings, load_settings
 
 REPLAY_COMMANDS = ("replay", "backtest")
 # Replay is armed: it can only ever reach the in-process venue, and these URLs make sure nothing else could.
-IN_PROCESS_URL = "http://inprocess.invalid"
+IN_PROCESS_URL = "https://inprocess.invalid"
 _ARMED = {
     "safe_mode": False,
     "dry_run": False,
@@ -37,9 +37,9 @@ _ARMED = {
     "live_trading": True,
     "live_trading_ack": "I_UNDERSTAND",
     "btcturk_api_key": "replay-in-process",
-    "btcturk_api_secret": "replay-in-process",
+    "btcturk_api_secret": "cmVwbGF5LWluLXByb2Nlc3M=",  # base64 of "replay-in-process", as secrets must be
     "btcturk_base_url": IN_PROCESS_URL,
-    "btcturk_ws_url": "ws://inprocess.invalid",
+    "btcturk_ws_url": "wss://inprocess.invalid",
     "trace_sink_enabled": False,
 }
 

@@ -28,8 +28,9 @@ def assess_book(
 
     Age is taken both ways: by the venue's own timestamp against our wall clock (catches a frozen venue
     feed that we keep re-receiving) and by our local receive time on the monotonic clock (catches a feed
-    that stopped delivering). Either one past ``max_age_ms`` blocks. A book without bids/asks, with a
-    zero bid or with bid >= ask is invalid regardless of age.
+    that stopped delivering). Either one past ``max_age_ms`` blocks, and so does a book its feed knows to be out
+    of sync (``in_sync`` False), at any age. A book that fails ``BookSnapshot.is_valid`` (an empty side, a
+    non-positive or unsorted level, bid >= ask) is invalid regardless of age.
     """
     if book is None:
         return FreshnessVerdict(False, rc.MARKET_DATA_UNAVAILABLE, None, None, None)
@@ -38,6 +39,6 @@ def assess_book(
     age = local_age if exchange_age is None else max(local_age, exchange_age)
     if not book.is_valid:
         return FreshnessVerdict(False, rc.MARKET_DATA_INVALID_BOOK, age, exchange_age, local_age)
-    if age > max_age_ms:
+    if age > max_age_ms or not book.in_sync:
         return FreshnessVerdict(False, rc.MARKET_DATA_STALE, age, exchange_age, local_age)
     return FreshnessVerdict(True, None, age, exchange_age, local_age)

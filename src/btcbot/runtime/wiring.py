@@ -19,7 +19,7 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, new_run_id, run_session
 from btcbot.runtime.strategy import Strategy
-from btcbot.settings import Settings
+from btcbot.settings import Settings, gates_overriding_env_file
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def execute(
     strategy: Strategy,
     *,
     cli_dry_run: bool,
+    env_file: str | None = None,
     out: Callable[[str], None] = print,
 ) -> RunResult:
     """Everything a command needs around ``run_session``; returns its result (the summary is printed)."""
@@ -85,7 +86,12 @@ def execute(
     close_telemetry = _configure_telemetry(settings, run_id)
     gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
     reasons = ",".join(gate.decision.reasons) or "none"
-    out(f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons}")
+    overridden = gates_overriding_env_file(env_file)
+    note = f" env_overrides_env_file={','.join(overridden)}" if overridden else ""
+    out(
+        f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons}"
+        + note
+    )
     stop = StopControl()
     try:
         with InstanceLock(settings.state_db_path, settings.resolved_account_scope):

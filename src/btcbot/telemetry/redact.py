@@ -6,9 +6,11 @@ exception message that quoted a header, a careless f-string) before anything lea
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -18,18 +20,34 @@ from btcbot.settings import Settings
 
 REDACTED = "[REDACTED]"
 
-# Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc".
+# Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc", and the same
+# inside a JSON string (\"X-PCK\": \"abc\"). An auth scheme word (Bearer) is taken with its value; nothing else
+# is, so "X-Stamp: 1 X-Signature: abc" cannot hide the signature behind the stamp's match.
+_Q = r"""(?:\\?["'])?"""
 _HEADER_VALUE = re.compile(
-    r"""(?i)(["']?(?:x-pck|x-signature|x-stamp|authorization)["']?\s*[:=]\s*["']?)([^"',\s}]+(?:\s+[^"',\s}]+)?)"""
+    rf"""(?i)({_Q}(?:x-pck|x-signature|x-stamp|authorization){_Q}\s*[:=]\s*{_Q})"""
+    r"""((?:(?:bearer|basic|token)\s+)?[^"',\s}\\]+)"""
 )
 
 
+def written_forms(secret: str) -> set[str]:
+    """The ways a secret shows up in text: as is, stripped (``KEY\\n`` once trimmed), escaped by ``repr`` (an
+    exception message quoting a header value), escaped by JSON, and percent-encoded (a URL or a form body).
+    """
+    out: set[str] = set()
+    for form in {secret, secret.strip()}:
+        out |= {form, repr(form)[1:-1], quote(form, safe=""), quote_plus(form, safe="")}
+        out |= {json.dumps(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1]}
+    return out
+
+
 class Redactor:
-    """Replaces the known secret strings and header-shaped values in text."""
+    """Replaces the known secret strings (in every written form) and header-shaped values in text."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        forms = {form for s in secrets if s for form in written_forms(s)}
         # Longest first so a secret containing another is removed whole; very short strings would shred text.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted({f for f in forms if len(f) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

@@ -14,6 +14,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
+from btcbot.errors import BtcbotError
+
 TRACER_NAME = "btcbot"
 
 AttributeValue = str | bool | int | float
@@ -67,14 +69,35 @@ def start_span(
         ctx = _extract(carrier)
     else:
         ctx = None
+    # The SDK's own exception recording would export str() of any exception and the whole traceback, chained
+    # causes included: a foreign library's message can quote a request header. record_error says less.
     with get_tracer().start_as_current_span(
-        name, context=ctx, kind=kind, attributes=dict(attributes or {}), record_exception=True
+        name,
+        context=ctx,
+        kind=kind,
+        attributes=dict(attributes or {}),
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
-        yield span
+        try:
+            yield span
+        except Exception as exc:
+            record_error(span, exc)
+            raise
 
 
 def set_error(span: Span, reason: str) -> None:
     span.set_status(Status(StatusCode.ERROR, reason))
+
+
+def record_error(span: Span, exc: BaseException) -> None:
+    """The exception's type, and its message only when it is one of ours (``BtcbotError``): never a traceback."""
+    name = type(exc).__name__
+    attrs: dict[str, AttributeValue] = {"exception.type": name}
+    if isinstance(exc, BtcbotError):
+        attrs["exception.message"] = str(exc)
+    span.add_event("exception", attrs)
+    set_error(span, f"{name}: {exc}" if isinstance(exc, BtcbotError) else name)
 
 
 def trace_id_hex(span: Span | None = None) -> str | None:

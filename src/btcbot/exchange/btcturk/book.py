@@ -3,9 +3,9 @@
 Levels live in dicts keyed by price with sorted key lists beside them, so a diff costs a bisect and a publish
 costs a slice: the reader thread can publish an immutable snapshot after every frame.
 
-A level with a non-positive price is garbage from the venue. It is kept apart and shown at the *top* of its
-side, so a zero best bid comes through as such (``BookSnapshot.is_valid`` False) and the freshness guard
-blocks, rather than the adapter quietly sorting it out of sight.
+A level with a non-positive price or a negative amount is garbage from the venue. It is kept apart and shown at
+the *top* of its side, so it comes through as such (``BookSnapshot.is_valid`` False) and the freshness guard
+blocks, rather than the adapter quietly sorting it out of sight. A zero amount is the protocol's removal.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ class _Side:
         self.bad = {}
         for lvl in raw:
             p, a = Decimal(lvl["P"]), Decimal(lvl["A"])
-            if a <= 0:
+            if a == 0:
                 continue
-            if p > 0:
+            if p > 0 and a > 0:
                 self.levels[-p if self.negate else p] = PriceLevel(p, a)
             else:
                 self.bad[p] = PriceLevel(p, a)
@@ -48,24 +48,26 @@ class _Side:
     def change(self, lvl: Mapping[str, Any]) -> None:
         price = Decimal(lvl["P"])
         amount = Decimal(lvl["A"])
-        removal = int(lvl.get("CP", CP_UPDATE)) == CP_REMOVE or amount <= 0
-        if price <= 0:
-            if removal:
-                self.bad.pop(price, None)
-            else:
-                self.bad[price] = PriceLevel(price, amount)
-            return
+        if self.bad:
+            self.bad.pop(price, None)  # this frame replaces whatever garbage stood at this price
         key = -price if self.negate else price
         # CP 3 removes; an update to a zero size is a removal too (A still carries a number on removals).
-        if removal:
-            if self.levels.pop(key, None) is not None:
-                i = bisect_left(self.keys, key)
-                if i < len(self.keys) and self.keys[i] == key:
-                    del self.keys[i]
+        if int(lvl.get("CP", CP_UPDATE)) == CP_REMOVE or amount == 0:
+            self._drop(key)
+            return
+        if price <= 0 or amount < 0:
+            self._drop(key)
+            self.bad[price] = PriceLevel(price, amount)
             return
         if key not in self.levels:
             insort(self.keys, key)
         self.levels[key] = PriceLevel(price, amount)
+
+    def _drop(self, key: Decimal) -> None:
+        if self.levels.pop(key, None) is not None:
+            i = bisect_left(self.keys, key)
+            if i < len(self.keys) and self.keys[i] == key:
+                del self.keys[i]
 
     def top(self, depth: int) -> tuple[PriceLevel, ...]:
         good = tuple(map(self.levels.__getitem__, self.keys[:depth]))

@@ -46,6 +46,7 @@ from btcbot.exchange.btcturk.models import (
 )
 from btcbot.exchange.btcturk.signing import Signer
 from btcbot.exchange.retry import RetryPolicy
+from btcbot.telemetry.redact import Redactor
 from btcbot.telemetry.tracing import set_error, start_span
 
 if TYPE_CHECKING:
@@ -125,6 +126,9 @@ class BtcturkHttp:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         secret = api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret
         self._signer: Signer | None = Signer(key, secret, now_ms=now_ms) if key and secret else None
+        # Venue text (an error body's message) becomes our error messages, then orders.last_error, the DB and
+        # exports: a venue or proxy that echoes our headers back must not carry the key along.
+        self._redact = Redactor([s for s in (key, secret) if s])
         self.timeout = (connect_timeout_s, read_timeout_s)
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter()
@@ -298,7 +302,8 @@ class BtcturkHttp:
         what: str,
     ) -> Any:
         """The only code path that sends POST/DELETE /api/v1/order. Exactly one attempt."""
-        self.limiter.acquire(method, route)
+        # A venue's back-off (429) never holds up a kill-switch cancel: it is tried every cycle regardless.
+        self.limiter.acquire(method, route, honour_block=token.kind != "protective_cancel")
         try:
             return self._once(method, route, route, params, body, True, what, True, write=True, token=token, kind=kind)
         except RateLimited as exc:
@@ -369,7 +374,8 @@ class BtcturkHttp:
                 err = self._transport_error(exc, what=what, write=write)
                 span.set_attribute("error.type", type(exc).__name__)
                 set_error(span, type(err).__name__)
-                raise err from exc
+                # Not chained: requests' messages can quote a header value (the key) verbatim.
+                raise err from None
             status = resp.status_code
             span.set_attribute("http.response.status_code", status)
             if signed:
@@ -383,6 +389,7 @@ class BtcturkHttp:
                         route=route,
                         retry_after_header=resp.headers.get("Retry-After"),
                         write=write,
+                        redact=self._redact,
                     )
                     raise err2
                 try:
@@ -394,7 +401,7 @@ class BtcturkHttp:
                 if not envelope:
                     span.set_attribute("btcturk.code", 0)
                     return payload
-                result = translate.unwrap_envelope(payload, what=what, status=status)
+                result = translate.unwrap_envelope(payload, what=what, status=status, redact=self._redact)
                 span.set_attribute("btcturk.code", 0)
                 return result
             except ExchangeError as exc:

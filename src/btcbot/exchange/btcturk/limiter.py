@@ -92,7 +92,10 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.waits = 0  # how often a caller had to wait; exported for tests and metrics
 
-    def acquire(self, method: str, route: str, *, max_wait_s: float | None = None) -> None:
+    def acquire(self, method: str, route: str, *, max_wait_s: float | None = None, honour_block: bool = True) -> None:
+        """Take a token, waiting at most the bound. ``honour_block=False`` skips a venue-imposed block (only the
+        kill switch's cancels do that); our own token buckets still pace the call.
+        """
         key = (method, route)
         bound = self.max_wait_s if max_wait_s is None else max_wait_s
         buckets = self._buckets.get(key, ())
@@ -101,7 +104,8 @@ class RateLimiter:
             with self._lock:
                 now = self._monotonic()
                 wait = max((b.wait_s(now) for b in buckets), default=0.0)
-                wait = max(wait, self._blocked_until.get(key, 0.0) - now)
+                if honour_block:
+                    wait = max(wait, self._blocked_until.get(key, 0.0) - now)
                 if wait <= 0:
                     for b in buckets:
                         b.take()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from btcbot.errors import ConfigError
+from btcbot.settings import credential_problem
 
 
 def sign(api_key: str, secret_b64: str, stamp_ms: int) -> str:
@@ -46,6 +47,10 @@ class Signer:
     def __init__(self, api_key: str, secret_b64: str, *, now_ms: Callable[[], int] | None = None) -> None:
         if not api_key:
             raise ConfigError("BTCTURK_API_KEY is empty; set it (and BTCTURK_API_SECRET) for private calls")
+        # Settings refuse these at load; a key handed in directly must not reach a header either.
+        problem = credential_problem(api_key, base64_secret=False)
+        if problem:
+            raise ConfigError(f"BTCTURK_API_KEY: {problem}")
         self._api_key = api_key
         self._key = _decode_secret(secret_b64)
         self._last_stamp = 0

@@ -1,15 +1,18 @@
 """Turn a raw HTTP outcome into data or a typed btcbot error, by what the caller should do about it.
 
 Keyed on the HTTP status first and BTCTurk's ``message`` second: numeric codes have changed over the years,
-message names have not. Messages never include request headers, bodies we sent, or credentials.
+message names have not. Messages never include request headers, bodies we sent, or credentials; the venue's own
+text passes through the caller's redactor first, because a venue (or a proxy) may echo our headers back in it.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -42,14 +45,26 @@ PRICE_BAND_CODES = frozenset({1226, 1227})
 _PAIR_MISSING = re.compile(r"pair .* does not exist", re.IGNORECASE)
 _RETRY_IN = re.compile(r"try again in (\d+) second", re.IGNORECASE)
 MAX_VENUE_MESSAGE_CHARS = 200
+# A Retry-After longer than this is the venue's mistake or a hostile answer; honoured in full it could hold
+# every call to an endpoint back for the life of the process.
+MAX_RETRY_AFTER_S = 60.0
+
+Redact = Callable[[str], str]
 
 
-def parse_json(body: bytes) -> Any:
-    """JSON with every number kept exact (floats become Decimal; ints stay int)."""
-    return json.loads(body, parse_float=Decimal)
+def parse_json(body: bytes | str) -> Any:
+    """JSON with every number kept exact (floats become Decimal; ints stay int).
+
+    Raises ValueError for anything that is not JSON, including nesting too deep to decode (which the decoder
+    reports as RecursionError): a hostile body is a protocol error, never a crashed reader.
+    """
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
-def _venue_fields(payload: Any) -> tuple[int | None, str | None]:
+def _venue_fields(payload: Any, redact: Redact) -> tuple[int | None, str | None]:
     if not isinstance(payload, dict):
         return None, None
     code = payload.get("code")
@@ -63,19 +78,30 @@ def _venue_fields(payload: Any) -> tuple[int | None, str | None]:
         code_int = int(code)
     else:
         code_int = None
-    msg = str(message)[:MAX_VENUE_MESSAGE_CHARS] if message is not None else None
+    # Redact before cutting: a cut could leave half a secret that no longer matches.
+    msg = redact(str(message))[:MAX_VENUE_MESSAGE_CHARS] if message is not None else None
     return code_int, msg
 
 
 def retry_after_seconds(header: str | None, payload: Any, *, default_s: float = 1.0) -> float:
+    """The venue's back-off in seconds, within 0..MAX_RETRY_AFTER_S."""
+    return min(MAX_RETRY_AFTER_S, _retry_after_uncapped(header, payload, default_s))
+
+
+def _retry_after_uncapped(header: str | None, payload: Any, default_s: float) -> float:
     if header:
         text = header.strip()
         try:
-            return max(0.0, float(text))
+            value = float(text)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(text) if text else None
+            try:
+                parsed = email.utils.parsedate_to_datetime(text) if text else None
+            except (TypeError, ValueError):
+                parsed = None
             if parsed is not None:
                 return max(0.0, parsed.timestamp() - time.time())
+        else:
+            return max(0.0, value) if math.isfinite(value) else MAX_RETRY_AFTER_S
     if isinstance(payload, dict):
         match = _RETRY_IN.search(str(payload.get("details", "")))
         if match:
@@ -97,13 +123,14 @@ def error_for_status(
     route: str,
     retry_after_header: str | None,
     write: bool,
+    redact: Redact,
 ) -> ExchangeError:
     """The typed error for a non-2xx answer. ``what`` names the call for the operator ("submit order")."""
     try:
         payload: Any = parse_json(body) if body else None
     except ValueError:
         payload = None
-    code, message = _venue_fields(payload)
+    code, message = _venue_fields(payload, redact)
     kw: dict[str, Any] = {"http_status": status, "venue_code": code, "venue_message": message}
     shown = f"{message} (code {code})" if message or code is not None else "no venue message"
 
@@ -144,11 +171,11 @@ def error_for_status(
     )
 
 
-def unwrap_envelope(payload: Any, *, what: str, status: int) -> Any:
+def unwrap_envelope(payload: Any, *, what: str, status: int, redact: Redact) -> Any:
     """``data`` of a success envelope; a ``success: false`` inside a 2xx is a venue rejection."""
     if not isinstance(payload, dict):
         raise ProtocolError(f"{what}: expected a JSON object envelope from BTCTurk", http_status=status)
-    code, message = _venue_fields(payload)
+    code, message = _venue_fields(payload, redact)
     success = payload.get("success")
     code_raw = payload.get("code", 0)
     code_ok = code_raw in (0, "0", "SUCCESS", None)

@@ -2,11 +2,13 @@
 
 The thread runs a plain ``recv()`` loop (faster than WebSocketApp), subscribes ``obdiff``, ``ticker`` and
 ``trade`` for every symbol, rebuilds each book from 431 and applies 432 diffs in ``CS`` order. A gap in ``CS``
-is counted and resynced by leaving and re-joining that symbol's obdiff channel (a fresh 431 follows). A socket
+is counted and resynced by leaving and re-joining that symbol's obdiff channel (a fresh 431 follows); until then
+the symbol's snapshot says it is out of sync (``in_sync`` False), which the freshness guard treats as stale. A socket
 that sends no data past ``stale_after_ms`` is dropped and reconnected with jittered backoff, inside the venue's
 15-connections-a-minute limit. The thread never waits on consumers: after each frame it publishes an immutable
 BookSnapshot per symbol, whose receive stamps are those of the frame that last changed it — so a silent feed
-shows its age instead of pretending to be fresh.
+shows its age instead of pretending to be fresh. A frame that cannot be read (not JSON, nested too deeply, the
+wrong shape) is counted and skipped: it never ends the reader.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +43,7 @@ T_BOOK_DIFF = 432
 T_SUBSCRIBE = 151
 
 MAX_CONNECTS_PER_MINUTE = 12  # the venue blocks an IP for 60 s after 15
+BAD_FRAME_LOG_EVERY = 1000  # the first unreadable frame is logged, then one in this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,9 @@ class WsMarketData:
         sym = norm_symbol(symbol)
         snap = self._snapshots.get(sym)
         if self._fallback is not None and (
-            snap is None or self._clock.monotonic_ns() - snap.received_monotonic_ns > self._fallback_after_ns
+            snap is None
+            or not snap.in_sync
+            or self._clock.monotonic_ns() - snap.received_monotonic_ns > self._fallback_after_ns
         ):
             rest = self._fallback.fetch(sym)
             if rest is not None:
@@ -214,7 +219,7 @@ class WsMarketData:
                 self.connected.clear()
                 self._ws = None
                 for book in self._books.values():
-                    book.unsync()
+                    self._unsync(book)
                 try:
                     ws.close(timeout=0.2)
                 except (OSError, websocket.WebSocketException):
@@ -284,9 +289,15 @@ class WsMarketData:
             elif typ == T_TRADES:
                 for item in obj.get("items", ()):
                     self._on_trade(item, obj.get("symbol") or obj.get("event"))
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as exc:
+            # RecursionError: json's answer to a frame nested thousands deep.
             self.stats.bad_frames += 1
             self.stats.last_error = f"bad frame: {type(exc).__name__}"
+            if self.stats.bad_frames % BAD_FRAME_LOG_EVERY == 1:
+                # The type only: a frame's text is the venue's and is never logged.
+                log.warning(
+                    "btcturk ws: unreadable frame skipped (%s), %d so far", type(exc).__name__, self.stats.bad_frames
+                )
 
     def _on_full(self, obj: dict[str, Any], mono_ns: int, wall_ms: int) -> None:
         sym = obj.get("PS") or obj.get("event")
@@ -319,11 +330,19 @@ class WsMarketData:
         self._publish(book, mono_ns, wall_ms)
 
     def _resync(self, ws: websocket.WebSocket, book: OrderBook) -> None:
-        # The last published snapshot stays, with its old receive time, until the fresh 431 replaces it.
-        book.unsync()
+        self._unsync(book)
         self.stats.resyncs += 1
         self._send_join(ws, "obdiff", book.symbol, join=False)
         self._send_join(ws, "obdiff", book.symbol, join=True)
+
+    def _unsync(self, book: OrderBook) -> None:
+        """The book no longer follows the venue: say so at once. The last snapshot keeps its receive time (its
+        age stays true) and is marked out of sync until the fresh 431 replaces it.
+        """
+        book.unsync()
+        snap = self._snapshots.get(book.symbol)
+        if snap is not None and snap.in_sync:
+            self._snapshots[book.symbol] = replace(snap, in_sync=False)
 
     def _publish(self, book: OrderBook, mono_ns: int, wall_ms: int) -> None:
         self._snapshots[book.symbol] = book.snapshot(
