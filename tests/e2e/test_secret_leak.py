@@ -2,18 +2,27 @@
 
 Adding a command is one line in COMMANDS. Commands whose module has not landed yet are skipped, and are
 covered automatically once ``btcbot.commands.<module>`` exists.
+
+Two hostile set-ups on top: a key ending in a newline (as a secret created from a file arrives), which every
+command must refuse at load without echoing it; and a proxy between btcbot and the venue that echoes the request
+headers (the key among them) back in a 400 body, whose text then travels towards errors, the DB and exports.
 """
 
 from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -23,6 +32,17 @@ API_KEY = "LEAKCANARY-key-7f3a9c41"
 _SECRET_BYTES = b"LEAKCANARY-secret-bytes-7f3a9c41"
 API_SECRET = base64.b64encode(_SECRET_BYTES).decode()  # BTCTurk secrets are base64
 NEEDLES = (API_KEY, API_SECRET, "7f3a9c41")
+
+
+def _written_forms(secret: str) -> set[str]:
+    """Every way the secret could be written out: as is, stripped, repr- and JSON-escaped, percent-encoded."""
+    out: set[str] = set()
+    for form in (secret, secret.strip()):
+        out |= {form, repr(form)[1:-1], json.dumps(form)[1:-1], quote(form, safe=""), quote_plus(form)}
+    return out
+
+
+ALL_FORMS = tuple(sorted({f for s in (*NEEDLES, API_KEY + "\n") for f in _written_forms(s)}, key=len))
 
 
 @dataclass(frozen=True)
@@ -105,9 +125,20 @@ def _files_containing_needles(root: Path) -> list[str]:
     for path in root.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            if any(n.encode() in data for n in NEEDLES) or _SECRET_BYTES in data:
+            if any(n.encode() in data for n in ALL_FORMS) or _SECRET_BYTES in data:
                 hits.append(str(path.relative_to(root)))
     return hits
+
+
+def _run(argv: tuple[str, ...], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "btcbot", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=90
+    )
+
+
+def _assert_no_form_in(text: str, what: str) -> None:
+    for form in ALL_FORMS:
+        assert form not in text, f"{what} carries a form of a credential ({form[:3]}...)"
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -117,17 +148,128 @@ def test_command_never_leaks_credentials(name: str, workdir: Path, sim_urls: tup
         pytest.skip(f"btcbot.commands.{cmd.module} has not landed yet")
     if cmd.needs_sim and sim_urls is None:
         pytest.skip("needs the simulator (btcbot.sim.Simulator) to run armed")
-    proc = subprocess.run(
-        [sys.executable, "-m", "btcbot", *cmd.argv],
-        cwd=workdir,
-        env=_env(workdir, sim_urls),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    proc = _run(cmd.argv, workdir, _env(workdir, sim_urls))
     output = proc.stdout + proc.stderr
     assert proc.stdout or proc.stderr, "the command printed nothing: the test would prove nothing"
-    for needle in NEEDLES:
-        assert needle not in output, f"{name} printed a credential (exit {proc.returncode})"
+    _assert_no_form_in(output, f"{name} (exit {proc.returncode})")
     assert "Traceback" not in output, output[-2000:]
     assert _files_containing_needles(workdir) == []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_key_with_a_trailing_newline_is_refused_at_load_and_never_echoed(name: str, tmp_path: Path) -> None:
+    cmd = COMMANDS[name]
+    if importlib.util.find_spec(f"btcbot.commands.{cmd.module}") is None:
+        pytest.skip(f"btcbot.commands.{cmd.module} has not landed yet")
+    env = _env(tmp_path, None)
+    env["BTCTURK_API_KEY"] = API_KEY + "\n"
+    proc = _run(cmd.argv, tmp_path, env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-2000:]
+    assert "BTCTURK_API_KEY: contains whitespace or a control character" in output
+    _assert_no_form_in(output, name)
+    assert "Traceback" not in output, output[-2000:]
+    assert _files_containing_needles(tmp_path) == []
+
+
+class EchoingProxy:
+    """Loopback proxy in front of the simulator. The routes in ``echo_routes`` are answered by the proxy itself
+    with a 400 whose message echoes every request header, the way a misconfigured gateway's error page does;
+    everything else is passed through.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import requests
+
+        self.echo_routes = {("POST", "/api/v1/order"), ("DELETE", "/api/v1/order")}
+        self.echoed: list[str] = []
+        session = requests.Session()
+        session.trust_env = False
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = self.path.split("?", 1)[0]
+                if (self.command, path) in proxy.echo_routes:
+                    proxy.echoed.append(f"{self.command} {path}")
+                    # Auth headers first, so the echo survives any cut of the message to a short length.
+                    headers = dict(sorted(self.headers.items(), key=lambda kv: not kv[0].lower().startswith("x-")))
+                    reply = json.dumps({"success": False, "message": f"bad request, headers: {headers}", "code": 1})
+                    status, payload, ctype = 400, reply.encode(), "application/json"
+                else:
+                    up = session.request(
+                        self.command,
+                        upstream + self.path,
+                        data=body or None,
+                        headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                        timeout=10,
+                    )
+                    status, payload = up.status_code, up.content
+                    ctype = up.headers.get("Content-Type", "application/json")
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+RUN_ONCE = ("run", "--once")
+PROXIED = (
+    RUN_ONCE,
+    ("canary", "once", "--notional-try", "150", "--ttl-seconds", "2", "--cycle-seconds", "1"),
+    RUN_ONCE,  # reconcile reads echoed too (set below): the failure's log path
+    ("doctor",),
+    ("doctor", "--json"),
+    ("health", "--json"),
+    ("stage7-report", "--last", "20"),
+    ("stage7-alerts", "--last", "50"),
+    ("stage7-export", "--last", "50", "--out", "artifacts/export.jsonl", "--force"),
+    ("stage7-export", "--last", "50", "--format", "csv", "--out", "artifacts/export.csv", "--force"),
+    ("traces", "--last", "5"),
+)
+
+
+def test_a_proxy_echoing_our_headers_never_lands_the_key_anywhere(
+    sim_urls: tuple[str, str] | None, tmp_path: Path
+) -> None:
+    if sim_urls is None:
+        pytest.skip("needs the simulator (btcbot.sim.Simulator)")
+    from btcbot.storage import open_reader
+
+    proxy = EchoingProxy(sim_urls[0])
+    try:
+        env = _env(tmp_path, (proxy.url, sim_urls[1]))
+        for i, argv in enumerate(PROXIED):
+            if i == 2:
+                proxy.echo_routes |= {("GET", "/api/v1/users/balances"), ("GET", "/api/v1/openOrders")}
+            proc = _run(argv, tmp_path, env)
+            output = proc.stdout + proc.stderr
+            assert proc.stdout or proc.stderr, f"{argv} printed nothing"
+            _assert_no_form_in(output, " ".join(argv))
+            assert "Traceback" not in output, output[-2000:]
+    finally:
+        proxy.close()
+    # The hostile path did run: the venue echoed the key back, and that text reached the order records.
+    assert "POST /api/v1/order" in proxy.echoed and "GET /api/v1/openOrders" in proxy.echoed
+    with open_reader(tmp_path / "state" / "btcbot_state.db") as con:
+        errors = [r[0] for r in con.execute("SELECT last_error FROM orders WHERE status = 'REJECTED'").fetchall()]
+    assert errors and all("[REDACTED]" in e for e in errors), errors
+    assert (tmp_path / "artifacts" / "export.jsonl").stat().st_size > 0
+    assert _files_containing_needles(tmp_path) == []

@@ -210,3 +210,47 @@ def test_frozen_market_data_never_looks_fresh(fresh_sim: Any) -> None:
         assert time.monotonic_ns() - later.received_monotonic_ns >= 300_000_000
     finally:
         md.stop()
+
+
+class HostileWs(WsMarketData):
+    """Sees one frame nested 100,000 deep before the first real diff, as a hostile or broken venue might send."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.injected = False
+
+    def _handle(self, ws: Any, data: Any, mono_ns: int, wall_ms: int) -> None:
+        if not self.injected and bytes(data).startswith(f"[{T_BOOK_DIFF},".encode()):
+            self.injected = True
+            super()._handle(ws, b"[" * 100_000 + b"]" * 100_000, mono_ns, wall_ms)
+        super()._handle(ws, data, mono_ns, wall_ms)
+
+
+def test_a_frame_nested_too_deep_does_not_end_the_reader(fresh_sim: Any, http: BtcturkHttp) -> None:
+    md = HostileWs(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        for _ in range(50):
+            fresh_sim.tick(1)
+        # Not every tick changes the book, so fewer diffs than ticks arrive; all of them come after the bad frame.
+        assert wait_until(lambda: md.injected and md.stats.diffs_applied >= 20 and matches_rest(md, http, "BTCTRY"))
+        assert md.stats.bad_frames == 1 and md.stats.disconnects == 0 and md.stats.gaps == 0
+    finally:
+        md.stop()
+
+
+def test_a_lost_connection_makes_the_book_stale_at_once(fresh_sim: Any) -> None:
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", 5)
+        assert md.snapshot("BTCTRY").in_sync  # type: ignore[union-attr]
+        fresh_sim.set_faults(ws_disconnect=True)
+        assert wait_until(lambda: md.stats.disconnects >= 1)
+        snap = md.snapshot("BTCTRY")
+        assert snap is not None and not snap.in_sync
+        fresh_sim.set_faults(ws_disconnect=False)
+        assert wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and s.in_sync)
+    finally:
+        md.stop()

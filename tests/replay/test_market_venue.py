@@ -71,6 +71,18 @@ def test_feed_applies_events_up_to_virtual_now(write_dataset: Callable[..., Path
     assert market.exhausted and market.events_applied == 5
 
 
+def test_a_gap_leaves_the_book_out_of_sync_at_once_as_the_live_feed_does(write_dataset: Callable[..., Path]) -> None:
+    path = write_dataset([full(0), diff(100, 2, bids=[["3000500", "0.1", 1]]), diff(200, 5), full(900, cs=9)])
+    clock, _, feed, _ = _setup(path)
+    clock.advance_ms(150)
+    assert feed.snapshot("BTCTRY").in_sync  # type: ignore[union-attr]
+    clock.advance_ms(100)  # the gapped diff (CS 5 after 2) is now in the past
+    snap = feed.snapshot("BTCTRY")
+    assert snap is not None and not snap.in_sync and snap.received_wall_ms == T0 + 100
+    clock.advance_ms(1000)
+    assert feed.snapshot("BTCTRY").in_sync  # type: ignore[union-attr]
+
+
 def _intent(side: OrderSide, price: str, qty: str = "0.0001", cid: str = "c1") -> OrderIntent:
     return OrderIntent(symbol="BTCTRY", side=side, price=Decimal(price), quantity=Decimal(qty), client_order_id=cid)
 

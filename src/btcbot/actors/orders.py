@@ -341,7 +341,11 @@ class OrderManagerActor(BtcbotActor):
     ) -> CycleStats:
         stats = stats or CycleStats()
         why = rc.KILL_SWITCH_CANCEL if protective else rc.STOP_CANCEL
-        n = sum(1 for r in self._ledger.live() if self._cancel(r, "protective" if protective else "cancel", trace, why))
+        kind = "protective" if protective else "cancel"
+        # Only orders this bot placed: a record it wrote ahead carries its decision. An adopted orphan has none;
+        # it carries this scope's prefix but may be another process's (same key, another DB), so it is recorded
+        # and alerted on, never swept up by the kill switch or the stop.
+        n = sum(1 for r in self._ledger.live() if r.decision_id is not None and self._cancel(r, kind, trace, why))
         return replace(stats, cancel_requests=stats.cancel_requests + n)
 
     # ----- reconciliation -----
