@@ -198,9 +198,10 @@ class EchoingProxy:
                 path = self.path.split("?", 1)[0]
                 if (self.command, path) in proxy.echo_routes:
                     proxy.echoed.append(f"{self.command} {path}")
-                    # Auth headers first, so the echo survives any cut of the message to a short length.
+                    # The bare key first, then the auth headers: the echo survives any cut of the message.
                     headers = dict(sorted(self.headers.items(), key=lambda kv: not kv[0].lower().startswith("x-")))
-                    reply = json.dumps({"success": False, "message": f"bad request, headers: {headers}", "code": 1})
+                    message = f"unknown key {self.headers.get('X-PCK')}, headers: {headers}"
+                    reply = json.dumps({"success": False, "message": message, "code": 1})
                     status, payload, ctype = 400, reply.encode(), "application/json"
                 else:
                     up = session.request(
