@@ -33,7 +33,9 @@ def executed(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> list[Any]:
     class _Result:
         exit_code = 0
 
-    def fake_execute(settings: Any, options: Any, strategy: Any, *, cli_dry_run: bool) -> _Result:
+    def fake_execute(
+        settings: Any, options: Any, strategy: Any, *, cli_dry_run: bool, env_file: str | None = None
+    ) -> _Result:
         calls.append((settings, options, cli_dry_run))
         return _Result()
 
