@@ -172,8 +172,9 @@ def test_armed_canary_once_that_cannot_place_is_an_anomaly(tmp_path):
 
 def test_a_stuck_graph_latches_safe_mode_and_stops_non_zero(tmp_path):
     deps, _, store = make(tmp_path)
-    opts = RuntimeOptions(max_cycles=5, cycle_seconds=0.01, cycle_timeout_s=0.3,
-                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=0.8))  # fmt: skip
+    # The deadline applies to start-up too, so it leaves start-up room under load; the hang outlasts it by 1.5 s.
+    opts = RuntimeOptions(max_cycles=5, cycle_seconds=0.01, cycle_timeout_s=2.0,
+                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=3.5))  # fmt: skip
     result = run_session(opts, deps)
     assert result.exit_code == 1 and result.summary.cycles == 1
     assert deps.gate.safe_mode_cause == "cycle_timeout"
