@@ -12,12 +12,12 @@ from decimal import Decimal
 import pytest
 
 from btcbot import reason_codes as rc
-from btcbot.actors.orders import OrderManagerActor
 from btcbot.actors.state_writer import cycle_reason
 from btcbot.arming import ArmingGate, ArmingInputs, decide_arming
 from btcbot.domain.orders import OrderIntent, OrderSide, OrderStatus
 from btcbot.errors import NotArmedError
 from btcbot.runtime.cycle import CycleStats, SymbolOutcome
+from btcbot.runtime.kill_switch import kill_switch_record, kill_switch_work
 from btcbot.runtime.lifecycle import OrderRecord, new_intent_record
 from btcbot.runtime.session import StopControl
 from btcbot.runtime.summary import (
@@ -202,12 +202,21 @@ ACTIVE = SymbolOutcome("BTCTRY", "skip", rc.STRATEGY_ORDER_ACTIVE)
     ],
 )  # fmt: skip
 def test_the_kill_switch_record(outcome, work, code, action):
-    out = OrderManagerActor._kill_switch_outcome(outcome, work)
+    out = kill_switch_record(outcome, work)
     assert (out.reason_code, out.action) == (code, action)
     assert dict(out.details)["kill_switch"] == work  # its own work is always visible
     assert set(outcome.details) <= set(out.details)
     if code != outcome.reason_code:
         assert dict(out.details)["was"] == outcome.reason_code
+
+
+def test_the_kill_switch_work_on_a_symbol():
+    assert kill_switch_work([order(OrderStatus.OPEN)], "BTCTRY") == rc.KILL_SWITCH_CANCEL_FAILED
+    assert kill_switch_work([order(OrderStatus.PARTIAL), order(OrderStatus.CANCEL_PENDING, "b")], "BTCTRY") == (
+        rc.KILL_SWITCH_CANCEL_FAILED
+    )
+    assert kill_switch_work([order(OrderStatus.CANCEL_PENDING)], "BTCTRY") == rc.KILL_SWITCH_CANCEL
+    assert kill_switch_work([order(OrderStatus.UNKNOWN), order(OrderStatus.OPEN)], "ETHTRY") == rc.KILL_SWITCH_IDLE
 
 
 def armed_gate() -> ArmingGate:
@@ -276,3 +285,17 @@ def test_signals_name_themselves_and_the_second_latches(capsys):
     assert signal.getsignal(signal.SIGINT) is before
     err = capsys.readouterr().err
     assert "SIGINT: finishing the current step" in err and "SIGTERM: safe mode latched, stopping now" in err
+
+
+@pytest.mark.parametrize("command", [["run"], ["canary", "once"], ["canary", "loop"]])
+def test_help_states_the_one_exit_code_table(command, capfd):
+    from btcbot.cli import main
+
+    assert main([*command, "--help"]) == 0
+    captured = capfd.readouterr()
+    table = captured.out.split("exit codes:", 1)[1].split()
+    for code in ("0", "1", "2", "130"):
+        assert code in table
+    out = " ".join(captured.out.split())
+    assert "1 anomaly: each on its own 'anomaly: <kind> ...' line" in out
+    assert "130 interrupted by SIGINT (Ctrl-C) or SIGTERM, once or twice" in out

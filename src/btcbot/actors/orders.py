@@ -27,11 +27,11 @@ from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus, owned_
 from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
+from btcbot.runtime.kill_switch import kill_switch_record, kill_switch_work
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
 from btcbot.runtime.reconcile import status_after_submit_error
 from btcbot.runtime.records import alert_row, decision_id, order_event_row, utc
-from btcbot.runtime.summary import KILL_SWITCH_DETAIL
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import set_error, start_span
 
@@ -112,7 +112,7 @@ class OrderManagerActor(BtcbotActor):
         if ctx.kill_switch:
             stats = self._cancel_all(ctx, msg.trace, protective=True, stats=stats)
             live = self._ledger.live()
-            outcomes = [self._kill_switch_outcome(o, self._kill_switch_work(live, o.symbol)) for o in outcomes]
+            outcomes = [kill_switch_record(o, kill_switch_work(live, o.symbol)) for o in outcomes]
         else:
             stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
             outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
@@ -129,32 +129,6 @@ class OrderManagerActor(BtcbotActor):
         if code is None:
             return None
         return SymbolOutcome(intent.symbol, "refuse", code, (("checked", "order_manager_ledger"),), age)
-
-    @staticmethod
-    def _kill_switch_work(live: tuple[OrderRecord, ...], symbol: str) -> str:
-        mine = [r.status for r in live if r.symbol == symbol]
-        if any(st in (S.OPEN, S.PARTIAL) for st in mine):
-            return rc.KILL_SWITCH_CANCEL_FAILED
-        if S.CANCEL_PENDING in mine:
-            return rc.KILL_SWITCH_CANCEL
-        return rc.KILL_SWITCH_IDLE
-
-    @staticmethod
-    def _kill_switch_outcome(o: SymbolOutcome, work: str) -> SymbolOutcome:
-        """The record keeps the first blocking cause in pipeline order; the kill switch's work is always in details.
-
-        A market-data block comes first whatever the gates, and an observe-only ``dry_run:would_submit`` shows what
-        the strategy and the risk gate made of fresh data. Otherwise the kill switch's own work on the symbol heads
-        the record when it acted or failed to (an owned order it could not cancel — no write authority, or the venue
-        refused — must not hide behind a skip), or when it was the refusal and had nothing to cancel.
-        """
-        details = (*o.details, (KILL_SWITCH_DETAIL, work))
-        if o.action in ("block", "submit", "would_submit"):
-            return replace(o, details=details)
-        if work == rc.KILL_SWITCH_IDLE and o.reason_code != rc.RISK_KILL_SWITCH:
-            return replace(o, details=details)
-        action = "cancel" if work == rc.KILL_SWITCH_CANCEL else "none"
-        return replace(o, action=action, reason_code=work, details=(*o.details, ("was", o.reason_code), details[-1]))
 
     @staticmethod
     def _ttl_outcome(o: SymbolOutcome, cid: str | None) -> SymbolOutcome:

@@ -16,6 +16,7 @@ from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderStatus
 from btcbot.runtime.cycle import CycleStats, SymbolOutcome
 from btcbot.runtime.freshness import BLIND_CODES
+from btcbot.runtime.kill_switch import KILL_SWITCH_DETAIL
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.supervision import UNKNOWN_NEXT_ACTION, p95
 
@@ -30,9 +31,6 @@ RECONCILE_FAILURE_STREAK = 3
 
 # What the operator does about an order of this bot left at the venue.
 OPEN_ORDER_NEXT = "btcbot orders list; btcbot orders cancel-all --confirm"
-
-# The detail key under which the order manager records the kill switch's own work on a symbol.
-KILL_SWITCH_DETAIL = "kill_switch"
 
 
 def kv(**fields: object) -> str:

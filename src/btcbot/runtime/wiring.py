@@ -104,6 +104,7 @@ def execute(
         + note
     )
     stop = StopControl()
+    stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
     try:
         with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
             store = StateStore(settings.state_db_path)
