@@ -30,7 +30,7 @@ def details(raw: str) -> dict[str, str]:
     return json.loads(raw)
 
 
-def test_stage0_baseline_frozen_market_data_blocks_as_stale_and_escalates(vharness, vclock, capsys):
+def test_stage0_baseline_frozen_market_data_blocks_as_stale_and_escalates(vharness, vclock, capsys, monkeypatch):
     settings = baseline(vharness, max_market_data_age_ms=3000, safe_mode_stale_cycles=3)
     vharness.faults(freeze_market_data=True)
     vclock.advance_ms(9_000)  # the venue's book is 9 s old against a 3 s limit, as the operator saw it
@@ -54,6 +54,11 @@ def test_stage0_baseline_frozen_market_data_blocks_as_stale_and_escalates(vharne
     code = main(["stage7-alerts", "--last", "50", "--json", "--db", str(settings.state_db_path)])
     kinds = {a["kind"] for a in json.loads(capsys.readouterr().out)["alerts"]}
     assert code == 2 and {"safe_mode", "stale_streak"} <= kinds, kinds
+    # ... and so does doctor.
+    monkeypatch.setenv("STATE_DB_PATH", str(settings.state_db_path))
+    main(["doctor", "--offline", "--json"])
+    checks = {c["name"]: c["status"] for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["stale_blocks"] == "WARN" and checks["safe_mode_escalations"] == "WARN", checks
 
 
 def test_stage0_baseline_fresh_data_runs_the_strategy_and_risk_gate(harness):
