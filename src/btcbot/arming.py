@@ -134,7 +134,9 @@ class ArmingGate:
     def __init__(self, decision: ArmingDecision) -> None:
         self._decision = decision
         self._latched_cause: str | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: a second stop signal latches from its handler on the main thread, which may be inside
+        # latch_safe_mode (the supervisor's escalation) at that very moment; a plain lock would deadlock there.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, cli_dry_run: bool = False) -> ArmingGate:

@@ -41,6 +41,13 @@ EXIT_FAIL = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
+# run and canary: the general table, said precisely (the summary's `anomaly:` lines, which signals).
+_RUNTIME_EXIT_CODES: ExitCodes = (
+    (0, "clean: no anomaly"),
+    (1, "anomaly: each on its own 'anomaly: <kind> ...' line of the summary (an order left open, ...)"),
+    (2, "configuration or usage error, or refused (nothing unsafe was done)"),
+    (130, "interrupted by SIGINT (Ctrl-C) or SIGTERM, once or twice; the summary still lists every anomaly"),
+)
 _HEALTH_EXIT_CODES: ExitCodes = ((0, "every enabled probe is OK"), (2, "a probe failed, or a usage error"))
 _ALERTS_EXIT_CODES: ExitCodes = (
     (0, "no open alert"),
@@ -57,9 +64,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(("doctor",), doctor.DoctorArgs, doctor.doctor, DOCTOR_EXIT_CODES),
     Command(("health",), health.HealthArgs, health.health, _HEALTH_EXIT_CODES),
     Command(("config", "show"), config_show.ConfigShowArgs, config_show.show),
-    Command(("run",), run.RunArgs, run.run),
-    Command(("canary", "once"), canary.CanaryArgs, canary.once),
-    Command(("canary", "loop"), canary.CanaryLoopArgs, canary.loop),
+    Command(("run",), run.RunArgs, run.run, _RUNTIME_EXIT_CODES),
+    Command(("canary", "once"), canary.CanaryArgs, canary.once, _RUNTIME_EXIT_CODES),
+    Command(("canary", "loop"), canary.CanaryLoopArgs, canary.loop, _RUNTIME_EXIT_CODES),
     Command(("stage7-report",), reports.ReportArgs, reports.report),
     Command(("stage7-export",), reports.ExportArgs, reports.export),
     Command(("stage7-alerts",), reports.AlertsArgs, reports.alerts, _ALERTS_EXIT_CODES),

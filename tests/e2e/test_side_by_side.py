@@ -96,13 +96,14 @@ def test_reports_run_beside_a_live_loop_and_the_loop_loses_nothing(tmp_path: Pat
                         ok = export.is_file()
                     if not ok:
                         failures.append(f"{argv[0]} exit {proc.returncode}: {stderr.strip()[-300:]}")
-            runtime.send_signal(signal.SIGTERM)  # graceful stop: finish the step, flush, exit 0
-            _out, err = runtime.communicate(timeout=60)
+            runtime.send_signal(signal.SIGTERM)  # graceful stop: finish the step, flush, exit 130 (interrupted)
+            out, err = runtime.communicate(timeout=60)
         finally:
             if runtime.poll() is None:
                 runtime.kill()
                 runtime.wait()
-    assert runtime.returncode == 0, err[-2000:]
+    assert runtime.returncode == 130, err[-2000:]
+    assert "anomalies=interrupted" in out.splitlines(), out[-2000:]  # and nothing else went wrong
     assert not failures, failures
     assert rounds == ROUNDS, f"only {rounds} report round(s) overlapped the loop"
 

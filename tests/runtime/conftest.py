@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,9 +14,12 @@ import pytest
 import requests
 
 from btcbot.arming import ArmingGate
-from btcbot.domain.clock import SystemClock
+from btcbot.domain.clock import Clock, SystemClock, VirtualClock
 from btcbot.domain.orders import VenueOrder
 from btcbot.exchange.btcturk import BtcturkExchange, BtcturkHttp, build_market_data
+from btcbot.exchange.btcturk.limiter import RateLimiter
+from btcbot.exchange.btcturk.rest_md import RestMarketData
+from btcbot.exchange.retry import RetryPolicy
 from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, run_session
 from btcbot.runtime.strategy import CanaryStrategy, Strategy
 from btcbot.settings import Settings
@@ -36,6 +40,33 @@ WRITE_PATH = "/api/v1/order"
 def sim() -> Iterator[Simulator]:
     with Simulator(seed=7, market_tick_ms=100) as s:
         yield s
+
+
+@pytest.fixture
+def vclock() -> VirtualClock:
+    return VirtualClock(start_ms=time.time_ns() // 1_000_000)
+
+
+@pytest.fixture
+def vsim(vclock: VirtualClock) -> Iterator[Simulator]:
+    """A simulator on the test's virtual clock: its timestamps (and auth window) move only with the session's waits."""
+    with Simulator(seed=7, market_tick_ms=0, clock=vclock) as s:
+        yield s
+
+
+def virtual_http(settings: Settings, clock: VirtualClock, read_timeout_s: float) -> BtcturkHttp:
+    """The real client, with its signer, retry backoff and rate limiter on ``clock``: waits advance it, never sleep."""
+
+    def advance(seconds: float) -> None:
+        clock.advance_ms(seconds * 1000)
+
+    return BtcturkHttp.from_settings(
+        settings,
+        read_timeout_s=read_timeout_s,
+        now_ms=clock.wall_ms,
+        retry=RetryPolicy(sleep=advance),
+        limiter=RateLimiter(monotonic=lambda: clock.monotonic_ns() / 1e9, sleep=advance),
+    )
 
 
 def sim_settings(sim: Simulator, tmp_path: Path, **overrides: Any) -> Settings:
@@ -84,19 +115,27 @@ def run_against(
     read_timeout_s: float = 2.0,
     reader_wrapper: Any = None,
     gateway_base_url: str | None = None,
+    clock: VirtualClock | None = None,
     stop: StopControl | None = None,
 ) -> SessionRun:
     """One session against the simulator over real HTTP (and WS when MARKET_DATA_MODE=ws).
 
     ``gateway_base_url`` sends the order writes elsewhere (e.g. a port nothing listens on) while reads and
     market data still come from the simulator.
+
+    With ``clock`` (the simulator's own, see ``vsim``) everything runs on virtual time over REST market data.
     """
     gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
     store = StateStore(settings.state_db_path)
     store.migrate()
-    http = BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)
+    session_clock: Clock = clock or SystemClock()
+    if clock is not None:
+        http = virtual_http(settings, clock, read_timeout_s)
+        md: Any = RestMarketData(http, settings.universe_symbols, clock=clock)
+    else:
+        http = BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)
+        md = build_market_data(settings, http)
     exchange = BtcturkExchange(http, owns_http=True)
-    md = build_market_data(settings, http)
     reader = reader_wrapper(exchange) if reader_wrapper else exchange
     gateway = exchange
     if gateway_base_url is not None:
@@ -111,13 +150,14 @@ def run_against(
     deps = RuntimeDeps(
         settings=settings,
         gate=gate,
-        clock=SystemClock(),
+        clock=session_clock,
         market_data=md,
         reader=reader,
         gateway=gateway,
         store=store,
         strategy=strategy,
         stop=stop or StopControl(),
+        venue_429s=lambda: http.limiter.venue_429s,
     )
     try:
         result = run_session(options, deps)
@@ -144,9 +184,10 @@ class Harness:
 
     ARMED = ARMED
 
-    def __init__(self, sim: Simulator, tmp_path: Path) -> None:
+    def __init__(self, sim: Simulator, tmp_path: Path, clock: VirtualClock | None = None) -> None:
         self.sim = sim
         self.tmp_path = tmp_path
+        self.clock = clock  # set: the simulator and every session run on this virtual clock
 
     def settings(self, **overrides: Any) -> Settings:
         return sim_settings(self.sim, self.tmp_path, **overrides)
@@ -155,7 +196,12 @@ class Harness:
         return sim_settings(self.sim, self.tmp_path, **{**ARMED, **overrides})
 
     def run(self, settings: Settings, options: RuntimeOptions, **kwargs: Any) -> SessionRun:
-        return run_against(self.sim, settings, options, **kwargs)
+        return run_against(self.sim, settings, options, clock=self.clock, **kwargs)
+
+    def http(self, settings: Settings, read_timeout_s: float = 2.0) -> BtcturkHttp:
+        if self.clock is not None:
+            return virtual_http(settings, self.clock, read_timeout_s)
+        return BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)
 
     def writes(self) -> list[dict[str, Any]]:
         return write_requests(self.sim)
@@ -174,3 +220,9 @@ class Harness:
 @pytest.fixture
 def harness(sim: Simulator, tmp_path: Path) -> Harness:
     return Harness(sim, tmp_path)
+
+
+@pytest.fixture
+def vharness(vsim: Simulator, tmp_path: Path, vclock: VirtualClock) -> Harness:
+    """The harness on virtual time: the simulator, the client and the session share ``vclock``."""
+    return Harness(vsim, tmp_path, vclock)

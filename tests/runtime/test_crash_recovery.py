@@ -142,7 +142,7 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
     assert requests.get(f"{harness.sim.rest_url}/sim/state", timeout=5).ok
 
 
-def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_zero(harness):
+def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_130(harness):
     env = {**_env(harness), "CANCEL_OPEN_ORDERS_ON_STOP": "true"}
     settings = harness.armed(ttl_seconds=60)
     proc = _canary(env, max_cycles=500)
@@ -158,11 +158,14 @@ def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_zero(harness):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, out
+    # Interrupted, however clean the clean-up: the summary names the signal and what the clean-up did.
+    assert proc.returncode == 130, out
+    assert "anomaly: interrupted signal=SIGTERM cleanup=cancelled:1 left_open=0" in out.splitlines(), out
+    assert "anomalies=interrupted" in out.splitlines() and "exit_code=130" in out.splitlines()
     assert [w["method"] for w in harness.writes()] == ["POST", "DELETE"]
     with open_reader(settings.state_db_path) as con:
         assert con.execute("SELECT status FROM orders").fetchall() == [("CANCELLED",)]
-        assert con.execute("SELECT exit_code FROM runs").fetchall() == [(0,)]
+        assert con.execute("SELECT exit_code FROM runs").fetchall() == [(130,)]
     from btcbot.lock import lock_status
 
     held, _ = lock_status(settings.state_db_path, settings.resolved_account_scope)

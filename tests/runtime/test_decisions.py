@@ -263,6 +263,19 @@ class TestSupervision:
         m2.observe_cycle({"BTCTRY": rc.MARKET_DATA_STALE}, [], NOW_MS)
         assert m2.observe_cycle({"BTCTRY": rc.CYCLE_OK}, [], NOW_MS) is None  # the streak was broken
 
+    def test_blind_cycles_of_every_kind_escalate_like_stale_ones(self):
+        m = SafeModeMonitor(MonitorLimits(3, 60_000, Decimal("0.2"), Decimal(1500)))
+        assert m.observe_cycle({"BTCTRY": rc.MARKET_DATA_UNAVAILABLE, "ETHTRY": rc.CYCLE_OK}, [], NOW_MS) is None
+        assert m.observe_cycle({"BTCTRY": rc.MARKET_DATA_INVALID_BOOK, "ETHTRY": rc.CYCLE_OK}, [], NOW_MS) is None
+        esc = m.observe_cycle({"BTCTRY": rc.MARKET_DATA_UNAVAILABLE, "ETHTRY": rc.CYCLE_OK}, [], NOW_MS)
+        assert esc.cause == "stale_market_data"
+        assert "BTCTRY: 3 consecutive cycles" in esc.detail
+        assert "market_data:invalid_book=1,market_data:unavailable=2" in esc.detail
+        m2 = SafeModeMonitor(MonitorLimits(2, 60_000, Decimal("0.2"), Decimal(1500)))
+        m2.observe_cycle({"BTCTRY": rc.MARKET_DATA_UNAVAILABLE}, [], NOW_MS)
+        assert m2.observe_cycle({"BTCTRY": rc.DRY_RUN_WOULD_SUBMIT}, [], NOW_MS) is None  # fresh data breaks it
+        assert m2.observe_cycle({"BTCTRY": rc.MARKET_DATA_INVALID_BOOK}, [], NOW_MS) is None
+
     def test_unknown_age_reject_rate_and_latency(self):
         lim = MonitorLimits(3, 1000, Decimal("0.2"), Decimal(100))
         unknown = replace(record(OrderStatus.UNKNOWN), unknown_since_ms=NOW_MS)

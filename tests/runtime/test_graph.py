@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from btcbot import reason_codes as rc
 from btcbot.actors._base import FaultPlan
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock, VirtualClock
+from btcbot.errors import TransientError
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, StopControl, run_session
 from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
@@ -55,7 +57,7 @@ def test_restart_budget_spent_stops_the_run_non_zero(tmp_path):
     opts = RuntimeOptions(max_cycles=10, cycle_seconds=0.01, fault=FaultPlan(actor="risk_gate", times=5))
     result = run_session(opts, deps)
     assert result.exit_code == 1
-    assert "restart budget spent" in result.summary.anomalies
+    assert 'anomaly: run_aborted why="actor restart budget spent"' in result.summary.lines()
     assert deps.gate.safe_mode_cause == "actor_failure:risk_gate"
     assert (
         store.query("SELECT count(*) FROM alerts WHERE reason_code = ?", [rc.SUPERVISOR_RESTART_BUDGET_SPENT])[0][0]
@@ -90,7 +92,8 @@ def test_graceful_stop_cancels_open_orders_and_leaves_no_threads(tmp_path):
 
     venue.submit_order = submit_then_signal  # type: ignore[method-assign]
     result = run_session(RuntimeOptions(max_cycles=None, cycle_seconds=0.01), deps)
-    assert result.exit_code == 0
+    assert result.exit_code == 130  # interrupted, even with a clean clean-up
+    assert "anomaly: interrupted signal=stop_request cleanup=cancelled:1 left_open=0" in result.summary.lines()
     assert venue.write_attempts == ["submit", "cancel"]
     assert store.query("SELECT status FROM orders") == [("CANCELLED",)]
     assert not actor_threads()
@@ -108,7 +111,7 @@ def test_virtual_clock_drives_the_cycle_interval(tmp_path):
     clock = VirtualClock()
     deps, _, store = make(tmp_path, clock=clock, ttl_seconds=30)
     start = clock.wall_ms()
-    result = run_session(RuntimeOptions(max_cycles=5, cycle_seconds=10.0, cancel_on_exit=False), deps)
+    result = run_session(RuntimeOptions(max_cycles=5, cycle_seconds=10.0), deps)
     assert result.exit_code == 0 and result.summary.cycles == 5
     assert clock.wall_ms() - start >= 40_000  # four waits of 10 s, none of them slept
     codes = [r[0] for r in store.query("SELECT reason_code FROM decisions ORDER BY cycle_id")]
@@ -167,16 +170,88 @@ def test_armed_canary_once_that_cannot_place_is_an_anomaly(tmp_path):
     venue.faults.crossed_book = True
     result = run_session(RuntimeOptions(command="canary_once", max_cycles=5, until_idle=True), deps)
     assert result.exit_code == 1 and result.summary.cycles == 1
-    assert any("canary order was not placed (market_data:invalid_book)" in a for a in result.summary.anomalies)
+    assert "anomaly: canary_not_placed reasons=market_data:invalid_book" in result.summary.lines()
 
 
 def test_a_stuck_graph_latches_safe_mode_and_stops_non_zero(tmp_path):
     deps, _, store = make(tmp_path)
-    # The deadline applies to start-up too, so it leaves start-up room under load; the hang outlasts it by 1.5 s.
+    # The timeout applies to start-up and cycle 1 too: it leaves them room on a loaded machine.
     opts = RuntimeOptions(max_cycles=5, cycle_seconds=0.01, cycle_timeout_s=2.0,
-                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=3.5))  # fmt: skip
+                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=2.5))  # fmt: skip
     result = run_session(opts, deps)
     assert result.exit_code == 1 and result.summary.cycles == 1
     assert deps.gate.safe_mode_cause == "cycle_timeout"
     assert store.query("SELECT reason_code FROM decisions WHERE symbol = '*'") == [(rc.SUPERVISOR_SAFE_MODE,)]
     assert not actor_threads()  # the stalled actor finished its step and stopped with the rest
+
+
+def test_unavailable_market_data_escalates_like_stale_and_exits_1(tmp_path):
+    deps, venue, store = make(tmp_path, safe_mode_stale_cycles=2)
+    venue.faults.unavailable = True
+    result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=0.01), deps)
+    assert deps.gate.safe_mode_cause == "stale_market_data" and result.exit_code == 1
+    ((detail,),) = store.query("SELECT details FROM decisions WHERE symbol = '*'")
+    assert "2 consecutive cycles without usable market data (market_data:unavailable=2)" in detail
+    assert "anomaly: no_usable_market_data cycles=3 reasons=market_data:unavailable=3" in result.summary.lines()
+    assert venue.write_attempts == []
+
+
+class _ReconcileFails(FakeVenue):
+    def open_orders(self, symbol=None):
+        raise TransientError("open orders: BTCTurk answered HTTP 500; temporary, retry later")
+
+
+def test_reconciliation_failing_cycle_after_cycle_is_an_anomaly(tmp_path):
+    deps, _, _ = make(tmp_path)
+    venue = _ReconcileFails(deps.clock)
+    deps.market_data = deps.reader = deps.gateway = venue
+    result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=0.01, cancel_on_exit=False), deps)
+    lines = result.summary.lines()
+    assert result.exit_code == 1, lines
+    # Start-up's reconcile and each cycle's: the placed order is never confirmed, so every cycle forces one.
+    assert "anomaly: reconcile_failing consecutive=4" in lines
+
+
+class _SignalsBeforeSend:
+    """The state store, except that a double Ctrl-C lands after the risk gate approved a submit, right before the
+    order manager sends it (between its write-ahead and its token)."""
+
+    def __init__(self, inner, stop: StopControl) -> None:
+        self._inner = inner
+        self._stop = stop
+
+    def write_ahead(self, row):
+        self._inner.write_ahead(row)
+        self._stop.request("SIGINT")
+        self._stop.request("SIGINT")
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_submit_in_flight_when_the_second_signal_lands_cannot_leave(tmp_path):
+    deps, venue, store = make(tmp_path)
+    deps.store = _SignalsBeforeSend(store, deps.stop)
+    result = run_session(RuntimeOptions(max_cycles=None, cycle_seconds=0.01), deps)
+    assert venue.write_attempts == []  # refused at the chokepoint: the gate was latched before anything stopped
+    assert result.exit_code == 130
+    assert store.query("SELECT status FROM orders") == [("NOT_SENT",)]
+    lines = result.summary.lines()
+    assert "anomaly: interrupted signal=SIGINT,SIGINT cleanup=skipped:stopped_at_once left_open=0" in lines
+    assert "anomaly: safe_mode_latched cause=stop_at_once:SIGINT" in lines
+    assert not actor_threads()
+
+
+def test_kill_switch_with_write_authority_on_stale_data_records_stale_and_still_cancels(tmp_path):
+    deps, venue, store = make(tmp_path, ttl_seconds=60)
+    run_session(RuntimeOptions(max_cycles=1, cancel_on_exit=False), deps)
+    deps2, _, _ = make(tmp_path, ttl_seconds=60, kill_switch=True, max_market_data_age_ms=100)
+    deps2.market_data = deps2.reader = deps2.gateway = venue
+    deps2.store = store
+    venue.faults.stale_ms = 5000
+    result = run_session(RuntimeOptions(max_cycles=1), deps2)
+    assert venue.write_attempts == ["submit", "cancel"]
+    ((code, detail),) = store.query("SELECT reason_code, details FROM decisions WHERE run_id = ?", [deps2.run_id])
+    assert code == rc.MARKET_DATA_STALE and json.loads(detail)["kill_switch"] == rc.KILL_SWITCH_CANCEL
+    assert "kill_switch cancel=1" in result.summary.lines()
+    assert store.query("SELECT status FROM orders") == [("CANCELLED",)]

@@ -27,6 +27,7 @@ from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus, owned_
 from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
+from btcbot.runtime.kill_switch import kill_switch_record, kill_switch_work
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
 from btcbot.runtime.reconcile import status_after_submit_error
@@ -111,11 +112,7 @@ class OrderManagerActor(BtcbotActor):
         if ctx.kill_switch:
             stats = self._cancel_all(ctx, msg.trace, protective=True, stats=stats)
             live = self._ledger.live()
-            cancelled_on = {r.symbol for r in live if r.status is S.CANCEL_PENDING}
-            still_open = {r.symbol for r in live if r.status in (S.OPEN, S.PARTIAL)}
-            outcomes = [
-                self._kill_switch_outcome(o, o.symbol in cancelled_on, o.symbol in still_open) for o in outcomes
-            ]
+            outcomes = [kill_switch_record(o, kill_switch_work(live, o.symbol)) for o in outcomes]
         else:
             stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
             outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
@@ -132,20 +129,6 @@ class OrderManagerActor(BtcbotActor):
         if code is None:
             return None
         return SymbolOutcome(intent.symbol, "refuse", code, (("checked", "order_manager_ledger"),), age)
-
-    @staticmethod
-    def _kill_switch_outcome(o: SymbolOutcome, cancelled: bool, still_open: bool) -> SymbolOutcome:
-        if o.reason_code not in (rc.RISK_KILL_SWITCH,) and o.action in ("submit", "would_submit"):
-            return o
-        if still_open:  # not authorised (observe-only without write authority) or the venue refused: say so
-            return replace(
-                o, action="none", reason_code=rc.KILL_SWITCH_CANCEL_FAILED, details=(*o.details, ("was", o.reason_code))
-            )
-        if cancelled:
-            return replace(
-                o, action="cancel", reason_code=rc.KILL_SWITCH_CANCEL, details=(*o.details, ("was", o.reason_code))
-            )
-        return replace(o, action="none", reason_code=rc.KILL_SWITCH_IDLE, details=(*o.details, ("was", o.reason_code)))
 
     @staticmethod
     def _ttl_outcome(o: SymbolOutcome, cid: str | None) -> SymbolOutcome:

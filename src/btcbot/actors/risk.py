@@ -43,7 +43,10 @@ class RiskGateActor(BtcbotActor):
                 live_orders=ctx.live_orders,
                 # Live always judges balances (none known = none free); observe-only without credentials skips it.
                 free_balances=ctx.balances_map() if (ctx.free_balances or self._gate.live) else None,
-                kill_switch=ctx.kill_switch,
+                # The kill switch refuses up front only where it is what holds back a process that has write
+                # authority. An observe-only run has nothing to hold back: its intents are judged on their merits
+                # and recorded as dry_run:would_submit with every arm reason, the kill switch among them.
+                kill_switch=ctx.kill_switch and self._gate.decision.protective_cancel_allowed,
                 safe_mode_latched=self._gate.safe_mode_cause is not None,
             )
             approved = []

@@ -7,6 +7,7 @@ from typing import Any
 from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import CycleCompleted, RecordCycle
 from btcbot.arming import ArmingGate
+from btcbot.runtime.freshness import BLIND_CODES
 from btcbot.runtime.ports import RuntimeStore
 from btcbot.runtime.records import cycle_row, decision_row
 from btcbot.telemetry.metrics import get_metrics
@@ -14,7 +15,11 @@ from btcbot.telemetry.tracing import start_span
 
 
 def cycle_reason(codes: list[str]) -> str:
-    """The cycle's headline code: the first that is not a plain success, else the first."""
+    """The cycle's headline code: the first blocking cause in pipeline order — a symbol without usable market data
+    before anything a later stage decided — then the first that is not a plain success, else the first."""
+    for code in codes:
+        if code in BLIND_CODES:
+            return code
     quiet = {"order:submitted", "dry_run:would_submit", "strategy:order_active", "cycle:ok"}
     for code in codes:
         if code not in quiet:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from btcbot import reason_codes as rc
 from btcbot.domain.market import BookSnapshot
 
+# A symbol-cycle with one of these had no usable market data: it is blocked, counts toward the
+# SAFE_MODE_STALE_CYCLES streak, and leads the cycle's headline (market data comes first in the pipeline).
+BLIND_CODES = frozenset({rc.MARKET_DATA_STALE, rc.MARKET_DATA_INVALID_BOOK, rc.MARKET_DATA_UNAVAILABLE})
+
 
 @dataclass(frozen=True, slots=True)
 class FreshnessVerdict:

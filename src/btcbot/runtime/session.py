@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -36,26 +36,23 @@ from btcbot.actors.strategy import StrategyActor
 from btcbot.actors.supervisor import ActorFactory, Supervisor
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import Clock
-from btcbot.domain.orders import OrderStatus
+from btcbot.domain.orders import OrderStatus, owned_prefix
 from btcbot.domain.rules import SymbolRules
 from btcbot.errors import ExchangeError
 from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderRecord
-from btcbot.runtime.ports import RuntimeStore
+from btcbot.runtime.ports import RuntimeStore, load_live_orders
 from btcbot.runtime.records import decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.runtime.strategy import Strategy
-from btcbot.runtime.summary import RunSummary
-from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor, unknown_orders_text
+from btcbot.runtime.summary import Interruption, RunEnd, RunSummary, kv
+from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor
 from btcbot.settings import Settings, redacted_view
 from btcbot.telemetry.tracing import inject, start_span, trace_id_hex
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_ANOMALY = 1
-EXIT_INTERRUPTED = 130
 STOP_CONFIRM_ATTEMPTS = 20
 STOP_CONFIRM_INTERVAL_S = 0.1
 
@@ -67,16 +64,35 @@ def new_run_id() -> str:
 
 
 class StopControl:
-    """First ``request()`` asks for a graceful stop; a second one stops at once."""
+    """First ``request()`` asks for a graceful stop; a second one latches safe mode, then stops at once.
+
+    ``request`` runs inside signal handlers: it only sets events and the gate's latch, never waits on anything.
+    Setting ``graceful`` directly (replay's end of data) ends a run without it counting as interrupted.
+    """
 
     def __init__(self) -> None:
         self.graceful = threading.Event()
         self.hard = threading.Event()
+        self.requests: list[str] = []  # who asked, in order (signal names)
+        self._gate: ArmingGate | None = None
 
-    def request(self) -> None:
+    def guard(self, gate: ArmingGate) -> None:
+        """The gate that a stop-at-once latches before anything stops."""
+        self._gate = gate
+
+    def request(self, source: str = "stop_request") -> None:
+        self.requests.append(source)
         if self.graceful.is_set():
+            if self._gate is not None:
+                # Before the stop: a submit already queued in an actor's mailbox (actors finish their mailbox
+                # before they stop) is refused at the write chokepoint instead of leaving unwatched.
+                self._gate.latch_safe_mode(f"stop_at_once:{source}")
             self.hard.set()
         self.graceful.set()
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.requests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +126,9 @@ class RuntimeDeps:
     stop: StopControl = field(default_factory=StopControl)
     rules: Mapping[str, SymbolRules] | None = None  # default: fetched from the reader
     manage_market_data: bool = True  # start()/stop() the market data source
+    # HTTP 429 answers the venue has given this process's client so far (the client-side limiter should prevent
+    # every one); None when the venue is not reached over HTTP (replay's in-process venue).
+    venue_429s: Callable[[], int] | None = None
 
 
 @dataclass
@@ -124,6 +143,10 @@ class _Aborted(Exception):
 
 
 class _Fatal(Exception):
+    pass
+
+
+class _StoppedAtOnce(Exception):
     pass
 
 
@@ -152,6 +175,10 @@ class _Session:
         self.end_cause: str | None = None  # set by an escalation that ends the run
         self.balances: tuple[tuple[str, Decimal], ...] = ()
         self.last_ping = 0.0
+        self.cleanup: str | None = None  # what the stop's clean-up did (see stop_cancel)
+        self.view_may_lag = False  # a cycle's outcome was never received: the order manager may know more
+        deps.stop.guard(deps.gate)
+        self.venue_429s_at_start = deps.venue_429s() if deps.venue_429s is not None else 0
         scope = self.s.resolved_account_scope
         rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
         sv = self.services
@@ -211,11 +238,13 @@ class _Session:
         deadline = time.monotonic() + self.o.cycle_timeout_s
         while True:
             if self.d.stop.hard.is_set():
-                raise _Fatal("stopped at once by a second signal")
+                self.view_may_lag = True
+                raise _StoppedAtOnce
             try:
                 item = self.control.get(timeout=min(0.1, max(0.001, deadline - time.monotonic())))
             except queue.Empty:
                 if time.monotonic() >= deadline:
+                    self.view_may_lag = True
                     self.supervisor.escalate("cycle_timeout", f"cycle {cycle_id} did not complete", cycle_id)
                     raise _Fatal(f"cycle {cycle_id} did not complete within {self.o.cycle_timeout_s}s") from None
                 continue
@@ -229,9 +258,8 @@ class _Session:
                 self.absorb(item)
 
     def on_failure(self, failure: ActorFailed, cycle_id: int) -> None:
-        self.summary.anomaly(f"actor failure: {failure.actor} ({failure.phase})")
+        self.summary.anomaly("actor_failure", kv(actor=failure.actor, phase=failure.phase))
         if not self.supervisor.handle_failure(failure, cycle_id):
-            self.summary.anomaly("restart budget spent")
             raise _Fatal("actor restart budget spent")
 
     def drain_failures(self, cycle_id: int) -> None:
@@ -258,28 +286,22 @@ class _Session:
             self.drain_failures(cycle_id)  # a dead actor has usually reported itself already
             for name in self.supervisor.ping_all():
                 self.supervisor.escalate(f"liveness:{name}", f"{name} did not answer a ping", cycle_id)
-                self.summary.anomaly(f"actor {name} unresponsive")
+                self.summary.anomaly("actor_unresponsive", kv(actor=name))
 
     def write_aborted(self, cycle_id: int, actor: str, trace_id: str | None, started_ms: int) -> None:
         now = self.d.clock.wall_ms()
+        self.view_may_lag = True
+        outcomes = [SymbolOutcome(s, "none", rc.SUPERVISOR_CYCLE_ABORTED, (("actor", actor),)) for s in self.symbols]
         rows = [
-            decision_row(
-                SymbolOutcome(s, "none", rc.SUPERVISOR_CYCLE_ABORTED, (("actor", actor),)),
-                run_id=self.d.run_id,
-                cycle_id=cycle_id,
-                now_ms=now,
-                mode="observe",
-                trace_id=trace_id,
-            )
-            for s in self.symbols
+            decision_row(o, run_id=self.d.run_id, cycle_id=cycle_id, now_ms=now, mode="observe", trace_id=trace_id)
+            for o in outcomes
         ]
         # Keys of their own: should the cycle still complete late, its records must not collide with these (a
         # duplicate key would fail the whole batched flush). No cycles row for the same reason.
         rows = [{**r, "decision_id": f"{r['decision_id']}:aborted"} for r in rows]
         self.d.store.insert("decisions", rows)
         self.d.store.flush()
-        counts = self.summary.reason_counts
-        counts[rc.SUPERVISOR_CYCLE_ABORTED] = counts.get(rc.SUPERVISOR_CYCLE_ABORTED, 0) + len(self.symbols)
+        self.summary.record_cycle(outcomes)
 
     # ----- phases -----
     def startup(self) -> None:
@@ -319,8 +341,7 @@ class _Session:
                 return
             span.set_attribute("btcbot.reason_code", cycle_reason([o.reason_code for o in done.outcomes]))
         self.absorb(done)
-        for o in done.outcomes:
-            self.summary.reason_counts[o.reason_code] = self.summary.reason_counts.get(o.reason_code, 0) + 1
+        self.summary.record_cycle(done.outcomes)
         esc = self.monitor.observe_cycle(
             {o.symbol: o.reason_code for o in done.outcomes},
             self.live_orders,
@@ -335,10 +356,17 @@ class _Session:
                 self.end_cause = esc.cause
 
     def stop_cancel(self, cycle_id: int) -> None:
+        """Cancel this bot's open orders at the end of the run (when allowed); ``self.cleanup`` says what it did."""
         cancel = self.o.cancel_on_exit if self.o.cancel_on_exit is not None else self.s.cancel_open_orders_on_stop
-        if not cancel or not self.d.gate.decision.protective_cancel_allowed:
+        before = {r.client_order_id for r in self.live_orders if r.status.is_open}  # OPEN, PARTIAL, CANCEL_PENDING
+        if not cancel:
+            self.cleanup = "skipped:cancel_on_stop_disabled"
             return
-        if not any(r.status.is_open for r in self.live_orders):  # OPEN, PARTIAL or CANCEL_PENDING
+        if not self.d.gate.decision.protective_cancel_allowed:
+            self.cleanup = "skipped:observe_only"
+            return
+        if not before:
+            self.cleanup = "nothing_open"
             return
         with start_span("stop_cancel", root=True, attributes={"btcbot.run_id": self.d.run_id}) as span:
             ctx = self.ctx(cycle_id, "stop", trace_id_hex(span))
@@ -359,13 +387,16 @@ class _Session:
                     )
                     self.absorb(self.await_completion(cycle_id, "stop"))
             except _Aborted:
-                self.summary.anomaly("cancel on stop did not complete")
-            if any(r.status is OrderStatus.CANCEL_PENDING for r in self.live_orders):
-                self.summary.anomaly("a cancel on stop was not confirmed by the venue")
+                self.summary.anomaly("stop_cancel_incomplete")
+            finally:
+                still = {r.client_order_id for r in self.live_orders if r.status.is_open}
+                self.cleanup = f"cancelled:{len(before - still)}"
+            pending = [r.client_order_id for r in self.live_orders if r.status is OrderStatus.CANCEL_PENDING]
+            if pending:
+                self.summary.anomaly("stop_cancel_unconfirmed", kv(ids=",".join(sorted(pending))))
 
-    def run(self) -> int:
+    def run(self) -> None:
         cycle_id = 0
-        fatal: str | None = None
         try:
             self.startup()
             limit = self.o.max_cycles
@@ -387,35 +418,35 @@ class _Session:
                 remaining = self.o.cycle_seconds - (self.d.clock.monotonic_ns() - started) / 1e9
                 if remaining > 0:
                     self.d.clock.wait(self.d.stop.graceful, remaining)
-            if not self.d.stop.hard.is_set():
-                self.stop_cancel(cycle_id)
+            if self.d.stop.hard.is_set():
+                raise _StoppedAtOnce
+            self.stop_cancel(cycle_id)
+        except _StoppedAtOnce:
+            self.cleanup = self.cleanup or "skipped:stopped_at_once"
         except _Fatal as exc:
-            fatal = str(exc)
-            self.summary.anomaly(fatal)
-        return self.finish(fatal)
+            self.summary.anomaly("run_aborted", kv(why=str(exc)))
 
-    def finish(self, fatal: str | None) -> int:
-        s = self.summary
-        s.safe_mode_cause = self.d.gate.safe_mode_cause
-        s.open_at_end = sum(1 for r in self.live_orders if r.status.is_open)
-        unknown = [r.client_order_id for r in self.live_orders if r.status is OrderStatus.UNKNOWN]
-        s.unknown_at_end = len(unknown)
-        if s.rejected:
-            s.anomaly(f"orders rejected by the venue: {s.rejected}")
-        if s.unknown:
-            s.anomaly(f"orders with unknown outcome: {s.unknown} (resolved {s.unknown_resolved})")
-        if unknown:
-            s.anomaly(f"at exit, {unknown_orders_text(unknown)}")
-        if s.orphans:
-            s.anomaly(f"orphan orders adopted: {s.orphans}")
-        if s.safe_mode_cause:
-            s.anomaly(f"safe mode latched: {s.safe_mode_cause}")
-        if self.o.command == "canary_once" and self.d.gate.decision.live and s.placed == 0:
-            why = ",".join(sorted(s.reason_counts)) or "no cycle completed"
-            s.anomaly(f"the canary order was not placed ({why})")
-        if self.d.stop.hard.is_set():
-            return EXIT_INTERRUPTED
-        return EXIT_ANOMALY if (s.anomalies or fatal) else EXIT_OK
+    def end_state(self, stuck: list[str]) -> RunEnd:
+        """Called once every actor has stopped (or was given up on)."""
+        live = self.live_orders
+        if self.view_may_lag and not stuck:
+            # A cycle's completion never arrived (stopped at once, aborted, timed out): the order manager wrote
+            # every change of its ledger to the store, which is more recent than the session's last view.
+            self.d.store.flush()
+            live = tuple(load_live_orders(self.d.store, owned_prefix(self.s.resolved_account_scope)))
+        stop = self.d.stop
+        return RunEnd(
+            live_orders=live,
+            venue_429s=(self.d.venue_429s() - self.venue_429s_at_start) if self.d.venue_429s is not None else 0,
+            safe_mode_cause=self.d.gate.safe_mode_cause,
+            interruption=(
+                Interruption(tuple(stop.requests), self.cleanup or "skipped:run_aborted") if stop.interrupted else None
+            ),
+            canary_not_placed=(
+                self.o.command == "canary_once" and self.d.gate.decision.live and self.summary.placed == 0
+            ),
+            stuck_actors=tuple(stuck),
+        )
 
 
 def _run_row(options: RuntimeOptions, deps: RuntimeDeps, symbols: tuple[str, ...]) -> dict[str, Any]:
@@ -442,7 +473,7 @@ def run_session(options: RuntimeOptions, deps: RuntimeDeps) -> RunResult:
         deps.market_data.start()
     stuck: list[str] = []
     try:
-        code = session.run()
+        session.run()
     finally:
         stuck = session.supervisor.stop_all(timeout_s=0.5 if deps.stop.hard.is_set() else 5.0)
         if deps.manage_market_data:
@@ -454,9 +485,7 @@ def run_session(options: RuntimeOptions, deps: RuntimeDeps) -> RunResult:
             log.error("actor %s did not stop in time", name)
         if stuck:
             pykka.ActorRegistry.stop_all(block=False)
-    if stuck:
-        session.summary.anomaly("actors did not stop: " + ",".join(stuck))
-        code = code or EXIT_ANOMALY
+    code = session.summary.conclude(session.end_state(stuck))
     # The store is append-only (no UPDATE), so the run row is written once, complete, at the end; a run
     # killed outright leaves none, but its cycles, decisions and orders all carry its run_id.
     deps.store.insert("runs", [{**run_row, "ended_at": utc(deps.clock.wall_ms()), "exit_code": code}])

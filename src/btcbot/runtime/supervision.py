@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderStatus
+from btcbot.runtime.freshness import BLIND_CODES
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.settings import Settings
 
@@ -91,7 +91,8 @@ class SafeModeMonitor:
 
     def __init__(self, limits: MonitorLimits) -> None:
         self._limits = limits
-        self._stale_streak: dict[str, int] = {}
+        # Per symbol: the codes of the current run of blind cycles (stale, invalid book or unavailable).
+        self._blind_streak: dict[str, Counter[str]] = {}
         self._submitted = 0
         self._rejected = 0
         self._latencies: deque[float] = deque(maxlen=500)
@@ -107,7 +108,11 @@ class SafeModeMonitor:
         latencies_ms: Iterable[float] = (),
     ) -> Escalation | None:
         for symbol, code in reason_codes.items():
-            self._stale_streak[symbol] = self._stale_streak.get(symbol, 0) + 1 if code == rc.MARKET_DATA_STALE else 0
+            streak = self._blind_streak.setdefault(symbol, Counter())
+            if code in BLIND_CODES:
+                streak[code] += 1
+            else:
+                streak.clear()
         self._submitted += submitted
         self._rejected += rejected
         self._latencies.extend(latencies_ms)
@@ -123,9 +128,15 @@ class SafeModeMonitor:
             limit_s = self._limits.unknown_max_age_ms / 1000
             detail = f"UNKNOWN for more than {limit_s:g}s: {unknown_orders_text(overdue)}"
             return Escalation("unknown_order_unresolved", detail, ends_run=True)
-        for symbol, streak in self._stale_streak.items():
-            if streak >= self._limits.stale_cycles:
-                return Escalation("stale_market_data", f"{symbol}: {streak} consecutive stale cycles")
+        for symbol, streak in self._blind_streak.items():
+            n = streak.total()
+            if n >= self._limits.stale_cycles:
+                # One cause for every kind of blindness: the runbook's response (check the feed, the market-data
+                # mode, the age limit and the clock) is the same; the detail says which codes made the streak.
+                codes = ",".join(f"{c}={k}" for c, k in sorted(streak.items()))
+                return Escalation(
+                    "stale_market_data", f"{symbol}: {n} consecutive cycles without usable market data ({codes})"
+                )
         if self._submitted >= MIN_ORDERS_FOR_RATE:
             rate = Decimal(self._rejected) / Decimal(self._submitted)
             if rate > self._limits.max_reject_rate:

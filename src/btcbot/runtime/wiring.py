@@ -1,7 +1,8 @@
 """Build the real dependencies (lock, state store, BTCTurk adapter, market data, telemetry) and run a session.
 
 Used by ``btcbot run`` and ``btcbot canary``. The lock is taken before the exchange or the DB is touched;
-signals are translated into a graceful stop (first) or an immediate one (second).
+signals are translated into a graceful stop (first) or an immediate one (second, which latches safe mode first).
+Either way the run is interrupted: exit 130, with the signal and what the clean-up did in the summary.
 """
 
 from __future__ import annotations
@@ -26,15 +27,25 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def signals_to(stop: StopControl) -> Iterator[None]:
-    """SIGINT/SIGTERM -> graceful stop, a second one -> stop at once; SIGUSR1 dumps thread tracebacks."""
+    """SIGINT/SIGTERM -> graceful stop, a second one -> stop at once; SIGUSR1 dumps thread tracebacks.
+
+    SIGTERM counts as an interruption just like SIGINT (exit 130): a service manager stopping a loop has cut the
+    run short all the same, and the summary names the signal.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.request()
+        name = signal.Signals(signum).name
+        stop.request(name)
         print(
-            f"signal {signum}: " + ("stopping now" if stop.hard.is_set() else "finishing the current step"),
+            f"{name}: "
+            + (
+                "safe mode latched, stopping now (no clean-up)"
+                if stop.hard.is_set()
+                else "finishing the current step, then the clean-up; a second signal stops at once"
+            ),
             file=sys.stderr,
         )
 
@@ -93,6 +104,7 @@ def execute(
         + note
     )
     stop = StopControl()
+    stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
     try:
         with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
             store = StateStore(settings.state_db_path)
@@ -111,6 +123,7 @@ def execute(
                     strategy=strategy,
                     run_id=run_id,
                     stop=stop,
+                    venue_429s=lambda: exchange.http.limiter.venue_429s,
                 )
                 with signals_to(stop):
                     result = run_session(options, deps)

@@ -91,6 +91,9 @@ class RateLimiter:
         self._blocked_until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self.waits = 0  # how often a caller had to wait; exported for tests and metrics
+        # Every 429 the venue answered despite this limiter (each one reaches ``block``); the run summary reports
+        # any as an anomaly, because the limiter exists so that there are none.
+        self.venue_429s = 0
 
     def acquire(self, method: str, route: str, *, max_wait_s: float | None = None, honour_block: bool = True) -> None:
         """Take a token, waiting at most the bound. ``honour_block=False`` skips a venue-imposed block (only the
@@ -122,6 +125,7 @@ class RateLimiter:
     def block(self, method: str, route: str, seconds: float) -> None:
         """The venue said 429 with Retry-After: hold every caller of this endpoint back for that long."""
         with self._lock:
+            self.venue_429s += 1
             until = self._monotonic() + max(0.0, seconds)
             key = (method, route)
             self._blocked_until[key] = max(self._blocked_until.get(key, 0.0), until)
