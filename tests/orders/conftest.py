@@ -138,6 +138,8 @@ class Venue:
 
 
 @pytest.fixture
-def venue(tmp_path: Path) -> Iterator[Venue]:
-    with Simulator(seed=7, market_tick_ms=100) as sim:
+def venue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Venue]:
+    """Parametrize indirectly with a dict to pass the simulator extra arguments (e.g. ``cancel_delay_ms``)."""
+    extra = getattr(request, "param", {})
+    with Simulator(seed=7, market_tick_ms=100, **extra) as sim:
         yield Venue(sim, tmp_path)

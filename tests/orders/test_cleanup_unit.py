@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from btcbot import reason_codes as rc
 from btcbot.arming import ArmingGate, ArmingInputs, WriteToken, decide_arming
-from btcbot.cleanup.cancel_all import CleanupResult, Outcome, cancel_all
+from btcbot.cleanup.cancel_all import Bounds, CleanupResult, Outcome, cancel_all
 from btcbot.cleanup.records import CleanupContext, cleanup_rows
 from btcbot.cleanup.view import JOURNAL_ONLY, UNKNOWN_TO_DB, KnownOrder, join, render_lines
 from btcbot.domain.clock import VirtualClock
@@ -132,7 +132,9 @@ def run(fake: FakeCancelVenue, checks: int = 3) -> tuple[CleanupResult, list[str
     def open_now() -> list[VenueOrder]:
         return [o for o in fake.open_orders() if (o.client_order_id or "").startswith(PREFIX)]
 
-    result = cancel_all(fake, token(), targets, open_now=open_now, clock=clock, out=lines.append, settle_checks=checks)
+    result = cancel_all(
+        fake, token(), targets, open_now=open_now, clock=clock, out=lines.append, bounds=Bounds(settle_checks=checks)
+    )
     return result, lines
 
 
@@ -163,7 +165,7 @@ def test_an_unreadable_venue_at_the_end_is_not_clean() -> None:
     fake.unreadable = True
     out: list[str] = []
     result = cancel_all(fake, token(), targets, open_now=fake.open_orders, clock=VirtualClock(), out=out.append,
-                        settle_checks=2)  # fmt: skip
+                        bounds=Bounds(settle_checks=2))  # fmt: skip
     assert [a.outcome for a in result.attempts] == [Outcome.CANCELLED]
     assert result.remaining is None and result.exit_code == 1  # confirmed one by one, but never seen empty
     assert "venue check 2/2: open orders could not be read (TransientError)" in out
@@ -226,5 +228,5 @@ def test_the_settle_loop_waits_on_the_clock_not_the_wall() -> None:
     clock = VirtualClock()
     start = clock.monotonic_ns()
     cancel_all(fake, token(), fake.open_orders(), open_now=fake.open_orders, clock=clock, out=lambda _: None,
-               settle_checks=4, settle_interval_s=0.5)  # fmt: skip
+               bounds=Bounds(settle_checks=4, settle_interval_s=0.5))  # fmt: skip
     assert clock.monotonic_ns() - start == 3 * 500_000_000  # three waits between four checks

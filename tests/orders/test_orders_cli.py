@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -141,3 +142,35 @@ def test_without_credentials_both_commands_refuse_with_exit_2(venue: Any) -> Non
 def test_usage_errors_exit_2(venue: Any) -> None:
     proc = venue.btcbot("orders", "cancel-all", "--symbol", "BTC/TRY", "--confirm")
     assert proc.returncode == 2 and "--symbol" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("venue", [{"cancel_delay_ms": 600_000}], indirect=True)
+def test_an_order_the_venue_keeps_open_exits_1_names_it_and_alerts(
+    venue: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from btcbot.cleanup import cancel_all
+    from btcbot.cli import main
+
+    stuck = venue.own_cid("stuck")
+    venue.place(stuck)
+    for key, value in venue.env().items():
+        if key not in os.environ or os.environ[key] != value:
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(venue.tmp_path)
+    # In-process so the waits can be short: the simulator holds every cancel for ten minutes.
+    monkeypatch.setattr(cancel_all, "DEFAULT_BOUNDS", cancel_all.Bounds(0.3, 2, 0.05))
+    code = main(["orders", "cancel-all", "--confirm"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "venue: no final state within 0.3s (last seen: Untouched)" in out
+    assert "venue check 2/2: 1 of this scope's order(s) still open" in out
+    assert "still open at the venue (1):" in out and stuck in out.split("still open at the venue (1):")[1]
+    assert "orders_cancel_all_status=LEFT_OPEN" in out and out.rstrip().endswith("exit_code=1")
+    [(code_, action)] = _rows(venue.db, "SELECT reason_code, action FROM decisions WHERE client_order_id = ?", stuck)
+    assert (code_, action) == (rc.OPERATOR_CANCEL_FAILED, "none")
+    [(status,)] = _rows(venue.db, "SELECT status FROM orders WHERE client_order_id = ?", stuck)
+    assert status == "CANCEL_PENDING"  # accepted, never confirmed: the next run keeps following it
+    alerts = venue.btcbot("stage7-alerts", "--json")
+    assert alerts.returncode == 2
+    [alert] = [a for a in json.loads(alerts.stdout)["alerts"] if a["kind"] == "operator_cancel_all"]
+    assert (alert["severity"], alert["status"]) == ("critical", "open") and stuck in alert["message"]

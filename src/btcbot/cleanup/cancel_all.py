@@ -21,10 +21,17 @@ if TYPE_CHECKING:
     from btcbot.domain.clock import Clock
     from btcbot.exchange.btcturk.exchange import CancelConfirmation
 
-# A cancel is confirmed by a read within this long; the venue normally answers in well under a second.
-CONFIRM_TIMEOUT_S = 5.0
-SETTLE_CHECKS = 20
-SETTLE_INTERVAL_S = 0.5
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """How long the clean-up waits for the venue: per cancel, then for the open-orders listing to empty."""
+
+    confirm_timeout_s: float = 5.0  # the venue normally confirms a cancel in well under a second
+    settle_checks: int = 20
+    settle_interval_s: float = 0.5
+
+
+DEFAULT_BOUNDS = Bounds()
 
 
 class CancelVenue(Protocol):
@@ -75,16 +82,16 @@ def describe(o: VenueOrder) -> str:
     )
 
 
-def _confirmation_text(conf: CancelConfirmation) -> tuple[Outcome, str]:
+def _confirmation_text(conf: CancelConfirmation, timeout_s: float) -> tuple[Outcome, str]:
     if conf.cancelled:
         return Outcome.CANCELLED, "venue: Canceled (confirmed)"
     if conf.filled:
         return Outcome.FILLED, "venue: Closed — filled before the cancel took effect"
     seen = conf.order.status.value if conf.order is not None else "not found"
-    return Outcome.UNCONFIRMED, f"venue: no final state within {CONFIRM_TIMEOUT_S:.0f}s (last seen: {seen})"
+    return Outcome.UNCONFIRMED, f"venue: no final state within {timeout_s:g}s (last seen: {seen})"
 
 
-def cancel_one(venue: CancelVenue, order: VenueOrder, token: WriteToken) -> CancelAttempt:
+def cancel_one(venue: CancelVenue, order: VenueOrder, token: WriteToken, confirm_timeout_s: float) -> CancelAttempt:
     """Send one cancel and confirm it by reading the order back."""
     try:
         venue.cancel_order(order.exchange_order_id, token)
@@ -92,8 +99,8 @@ def cancel_one(venue: CancelVenue, order: VenueOrder, token: WriteToken) -> Canc
         pass  # gone already, or the answer was lost: the confirming read says which
     except ExchangeError as exc:
         return CancelAttempt(order, Outcome.FAILED, f"venue refused the cancel: {type(exc).__name__}: {exc}")
-    conf = venue.confirm_cancel(order.exchange_order_id, timeout_s=CONFIRM_TIMEOUT_S)
-    outcome, text = _confirmation_text(conf)
+    conf = venue.confirm_cancel(order.exchange_order_id, timeout_s=confirm_timeout_s)
+    outcome, text = _confirmation_text(conf, confirm_timeout_s)
     return CancelAttempt(order, outcome, text, conf.order)
 
 
@@ -105,30 +112,30 @@ def cancel_all(
     open_now: Callable[[], list[VenueOrder]],
     clock: Clock,
     out: Callable[[str], None],
-    settle_checks: int = SETTLE_CHECKS,
-    settle_interval_s: float = SETTLE_INTERVAL_S,
+    bounds: Bounds | None = None,
 ) -> CleanupResult:
     """Cancel every target, then read ``open_now()`` (this scope's open orders) until it is empty or checks run out."""
+    b = bounds or DEFAULT_BOUNDS
     attempts: list[CancelAttempt] = []
     for order in targets:
         out(f"cancel {describe(order)}")
-        attempt = cancel_one(venue, order, token)
+        attempt = cancel_one(venue, order, token, b.confirm_timeout_s)
         out(f"  {attempt.detail}")
         attempts.append(attempt)
     never = threading.Event()
     remaining: tuple[VenueOrder, ...] | None = None
     checks = 0
-    for checks in range(1, settle_checks + 1):
+    for checks in range(1, b.settle_checks + 1):
         try:
             remaining = tuple(open_now())
         except ExchangeError as exc:
             remaining = None
-            out(f"venue check {checks}/{settle_checks}: open orders could not be read ({type(exc).__name__})")
+            out(f"venue check {checks}/{b.settle_checks}: open orders could not be read ({type(exc).__name__})")
         else:
             if not remaining:
-                out(f"venue check {checks}/{settle_checks}: none of this scope's orders open")
+                out(f"venue check {checks}/{b.settle_checks}: none of this scope's orders open")
                 break
-            out(f"venue check {checks}/{settle_checks}: {len(remaining)} of this scope's order(s) still open")
-        if checks < settle_checks:
-            clock.wait(never, settle_interval_s)
+            out(f"venue check {checks}/{b.settle_checks}: {len(remaining)} of this scope's order(s) still open")
+        if checks < b.settle_checks:
+            clock.wait(never, b.settle_interval_s)
     return CleanupResult(tuple(attempts), remaining, checks)
