@@ -34,7 +34,7 @@ ARMED = {"LIVE_TRADING": "true", "LIVE_TRADING_ACK": "I_UNDERSTAND", "DRY_RUN": 
 def sim() -> Iterator[Any]:
     from btcbot.sim import Simulator
 
-    with Simulator(seed=3, market_tick_ms=100) as s:
+    with Simulator(seed=3, market_tick_ms=0) as s:  # still: the canary order rests until the stop cancels it
         yield s
 
 

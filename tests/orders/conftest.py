@@ -141,5 +141,6 @@ class Venue:
 def venue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Venue]:
     """Parametrize indirectly with a dict to pass the simulator extra arguments (e.g. ``cancel_delay_ms``)."""
     extra = getattr(request, "param", {})
-    with Simulator(seed=7, market_tick_ms=100, **extra) as sim:
+    # A still market: a resting order never fills by chance, so what a test cancels is what it placed.
+    with Simulator(seed=7, market_tick_ms=0, **extra) as sim:
         yield Venue(sim, tmp_path)
