@@ -13,11 +13,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from btcbot.errors import ConfigError, UsageError
+from btcbot.cli_spec import ExitCodes
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+from btcbot.errors import ConfigError
 
 if TYPE_CHECKING:
     from btcbot.arming import ArmingGate, WriteToken
@@ -32,20 +34,37 @@ EXIT_OK = 0
 EXIT_REFUSED = 2
 
 
-class OrdersListArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class OrdersListArgs(CommandArgs):
+    """This account scope's orders as the exchange sees them, next to what the state DB says (read-only).
 
-    as_json: bool = Field(default=False, alias="json")
-    env_file: str | None = None
+    One line per order: open at the exchange and known to the DB (its DB status beside it), open at the exchange
+    and unknown to the DB, or unfinished in the DB while the exchange no longer shows it open. Orders of other
+    scopes, or placed by hand, are only counted. Needs BTCTURK_API_KEY/BTCTURK_API_SECRET; takes no lock, so it
+    is safe while a run is active.
+    """
+
+    as_json: AsJson = False
+    env_file: EnvFile = None
 
 
-class OrdersCancelAllArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class OrdersCancelAllArgs(CommandArgs):
+    """Cancel this account scope's own open orders at the exchange; never submits anything.
 
-    symbol: str | None = None
-    confirm: bool = False
-    as_json: bool = Field(default=False, alias="json")
-    env_file: str | None = None
+    The operator's clean-up from the safe baseline: it needs the credentials but no arming gate, and cancels only
+    orders whose client id carries this scope's prefix. Without --confirm it prints what it would cancel and
+    sends nothing (exit 2); it is refused (exit 2) while a run holds the instance lock. It prints each order and
+    the exchange's confirmation, then reads the open orders again until none of this scope's are left.
+    """
+
+    symbol: str | None = Field(
+        default=None,
+        description="cancel only this pair's orders",
+        examples=["BTCTRY"],
+        json_schema_extra={"default_text": "every pair"},
+    )
+    confirm: bool = Field(default=False, description="really cancel; without it: a dry listing, nothing sent")
+    as_json: AsJson = False
+    env_file: EnvFile = None
 
     @field_validator("symbol", mode="before")
     @classmethod
@@ -58,15 +77,12 @@ class OrdersCancelAllArgs(BaseModel):
         return value
 
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def _parse(model: type[_M], command: str, kwargs: dict[str, Any]) -> _M:
-    try:
-        return model.model_validate(kwargs)
-    except ValidationError as exc:
-        parts = [f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()]
-        raise UsageError(f"{command}: " + "; ".join(parts)) from None
+CANCEL_ALL_EXIT_CODES: ExitCodes = (
+    (0, "the exchange shows none of this scope's orders open"),
+    (1, "orders of this scope are still open (listed), or the exchange could not be read at the end"),
+    (2, "refused: no --confirm (nothing sent), a run holds the instance lock, credentials missing, or a usage error"),
+    (130, "interrupted (Ctrl-C)"),
+)
 
 
 def _settings(command: str, env_file: str | None) -> Settings:
@@ -147,7 +163,7 @@ def _print_view(view: OrdersView, title: str) -> None:
 
 
 def list_orders(**kwargs: Any) -> int:
-    args = _parse(OrdersListArgs, "orders list", kwargs)
+    args = validate_kwargs(OrdersListArgs, "orders list", kwargs)
     from btcbot.exchange.btcturk import BtcturkExchange
 
     settings = _settings("orders list", args.env_file)
@@ -165,7 +181,7 @@ def list_orders(**kwargs: Any) -> int:
 
 
 def cancel_all(**kwargs: Any) -> int:
-    args = _parse(OrdersCancelAllArgs, "orders cancel-all", kwargs)
+    args = validate_kwargs(OrdersCancelAllArgs, "orders cancel-all", kwargs)
     from btcbot.exchange.btcturk import BtcturkExchange
 
     settings = _settings("orders cancel-all", args.env_file)
