@@ -77,7 +77,8 @@ def test_doctor_and_alerts_agree_after_a_stop_time_cancel(sim: Any, tmp_path: Pa
     env = _env(sim, db)
     canary = _btcbot(
         {**env, **ARMED, "CANCEL_OPEN_ORDERS_ON_STOP": "true"}, tmp_path,
-        "canary", "loop", "--ttl-seconds", "600", "--cycle-seconds", "0.3", "--max-cycles", "3",
+        "canary", "loop", "--symbol", "BTCTRY", "--notional-try", "150", "--ttl-seconds", "600",
+        "--cycle-seconds", "0.3", "--max-cycles", "3",
     )  # fmt: skip
     assert canary.returncode == 0, canary.stdout + canary.stderr
     again = _btcbot(env, tmp_path, "run", "--once", "--dry-run")
