@@ -11,6 +11,10 @@ The one exception to "fully armed" is the *protective cancel*: cancelling this b
 when the kill switch is on or safe mode has latched. It still requires the operator's standing write
 authority (``LIVE_TRADING=true``, the ACK, ``DRY_RUN=false``, no ``--dry-run``, credentials); observe-only
 runs never write anything, not even a cancel.
+
+The other exception is the *operator clean-up* (``btcbot orders cancel-all --confirm``): a person cancels
+this scope's own open orders with every gate closed. Its token needs credentials and that explicit
+confirmation, and it can only cancel: the HTTP client refuses a submit with it.
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ def decide_arming(inputs: ArmingInputs) -> ArmingDecision:
     )
 
 
-WriteKind = Literal["submit", "cancel", "protective_cancel"]
+WriteKind = Literal["submit", "cancel", "protective_cancel", "operator_cleanup"]
 
 _MINT_KEY = object()
 
@@ -173,6 +177,9 @@ class ArmingGate:
         if kind == "submit":
             if not self.live:
                 raise NotArmedError(self.blocking_reasons())
+        elif kind == "operator_cleanup":
+            if rc.ARM_CREDENTIALS_MISSING in self._decision.reasons:
+                raise NotArmedError((rc.ARM_CREDENTIALS_MISSING,))
         elif kind == "cancel":
             # An ordinary cancel (TTL, graceful stop) needs live, or standing authority once safe mode latched.
             if not (self.live or self._decision.protective_cancel_allowed):
@@ -192,3 +199,10 @@ class ArmingGate:
         """The kill switch's (and safe mode's) cancel of this bot's own orders; nothing else."""
         self.recheck("protective_cancel")
         return WriteToken(self, "protective_cancel", _key=_MINT_KEY)
+
+    def operator_cleanup_token(self, *, confirmed: bool) -> WriteToken:
+        """``btcbot orders cancel-all --confirm``: cancel this scope's own orders, gates closed; never submit."""
+        if not confirmed:
+            raise NotArmedError((rc.OPERATOR_NOT_CONFIRMED,))
+        self.recheck("operator_cleanup")
+        return WriteToken(self, "operator_cleanup", _key=_MINT_KEY)

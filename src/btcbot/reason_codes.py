@@ -84,3 +84,11 @@ ORDER_SEND_FAILED: Final = "order:send_failed"  # provably never left the proces
 
 # Instance lock: a second instance for the same DB/account scope was refused.
 LOCK_INSTANCE_HELD: Final = "lock:instance_held"
+
+# Operator clean-up (`btcbot orders cancel-all`): cancels this scope's own open orders, never submits.
+OPERATOR_CANCEL_ALL: Final = "operator:cancel_all"  # the venue confirmed the cancel (or nothing was open)
+OPERATOR_CANCEL_FAILED: Final = "operator:cancel_failed"  # refused, unconfirmed, or still open at the end
+OPERATOR_NOT_CONFIRMED: Final = "operator:not_confirmed"  # cancel-all without --confirm: nothing was sent
+
+# SLO breaches that stage7-alerts reports with the doctor's thresholds.
+SLO_MAX_DRAWDOWN: Final = "slo:max_drawdown_ratio"

@@ -138,3 +138,33 @@ def test_safe_mode_stale_and_overdue(tmp_path: Path, kit: Any, make_settings: Ca
 def test_max_drawdown_helper() -> None:
     assert max_drawdown([]) is None and max_drawdown([5.0]) is None
     assert max_drawdown([100.0, 120.0, 90.0, 130.0, 117.0]) == 0.25
+
+
+def test_several_snapshots_in_one_cycle_are_one_equity_point(tmp_path: Path, kit: Any) -> None:
+    # A graceful stop's (or the kill switch's) cancel reconciles again inside the last cycle: two more snapshots
+    # of the same account under one (run, cycle), one of them written twice at the same instant.
+    db = tmp_path / "state.db"
+    last = kit.minutes_ago(9)
+    balances = (
+        kit.balance_rows(1, kit.minutes_ago(20), "1000000", "1")
+        + kit.balance_rows(2, kit.minutes_ago(10), "1000000", "1")
+        + kit.balance_rows(2, last, "1000000", "1")
+        + kit.balance_rows(2, last, "1000000", "1")
+        + [{**row, "run_id": "r2"} for row in kit.balance_rows(1, kit.minutes_ago(5), "1000000", "1")]
+    )
+    kit.write_db(db, balances=balances)
+    facts = _facts(db, kit)
+    assert facts.equity_points == 3 and facts.max_drawdown_ratio == 0.0
+
+
+def test_a_cycle_is_valued_at_its_last_snapshot(tmp_path: Path, kit: Any) -> None:
+    db = tmp_path / "state.db"
+    balances = (
+        kit.balance_rows(1, kit.minutes_ago(20), "1000000", "0")
+        + kit.balance_rows(2, kit.minutes_ago(10), "1000000", "0")
+        + kit.balance_rows(2, kit.minutes_ago(9), "900000", "0")
+    )
+    kit.write_db(db, balances=balances)
+    facts = _facts(db, kit)
+    assert facts.equity_points == 2 and facts.max_drawdown_ratio is not None
+    assert abs(facts.max_drawdown_ratio - 0.1) < 1e-12

@@ -99,6 +99,7 @@ def alerts(**kw: Any) -> int:
         stale_streak_warn=settings.doctor_stale_block_warn_count,
         max_reject_rate=settings.doctor_max_reject_rate,
         max_latency_p95_ms=settings.doctor_max_latency_p95_ms,
+        max_drawdown_ratio=settings.doctor_max_drawdown_ratio,
     )
     with reader(path) as con:
         window = load_window(con, args.last)

@@ -80,9 +80,39 @@ def check_credentials(settings: Settings) -> CheckResult:
     return CheckResult("credentials", Status.SKIP, "not needed while observe-only (credentials unset)", "none", details)
 
 
+_PATH_ACTION = "set STATE_DB_PATH to a file path in a writable directory on local storage"
+
+
+def resolve_db_path(raw: Path) -> Path:
+    """The absolute path the runtime would use; never raises (``check_db_path`` reports what is wrong)."""
+    try:
+        return raw.expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11), or ~user with no home
+        return Path(os.path.abspath(raw))
+
+
 def check_db_path(db_path: Path) -> CheckResult:
-    """The DB file (or the directory that will hold it) must be writable; nothing is created here."""
+    """The DB file (or the directory that will hold it) must be a writable place for a file; nothing is created.
+
+    Every odd path (a file where a directory should be, a kernel interface such as /proc or /sys, a symlink
+    loop, a name too long, a directory nobody may enter) is a FAIL with the reason, never an exception.
+    """
     details = {"path": str(db_path)}
+    try:
+        return _db_path_verdict(db_path, details)
+    except RuntimeError as exc:  # Path.resolve on a symlink loop
+        return CheckResult("db_path", Status.FAIL, f"{db_path} cannot be resolved: {exc}", _PATH_ACTION, details)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        where = exc.filename or db_path
+        return CheckResult("db_path", Status.FAIL, f"{where} cannot be inspected: {why}", _PATH_ACTION, details)
+
+
+def _db_path_verdict(raw: Path, details: dict[str, str]) -> CheckResult:
+    from btcbot.doctor.mounts import pseudo_filesystem
+
+    db_path = raw.expanduser().resolve()
+    details["path"] = str(db_path)
     if db_path.exists() and not db_path.is_file():
         return CheckResult(
             "db_path", Status.FAIL, f"{db_path} exists but is not a file", "point STATE_DB_PATH at a file", details
@@ -92,21 +122,29 @@ def check_db_path(db_path: Path) -> CheckResult:
         probe = probe.parent
     if not probe.is_dir():
         return CheckResult(
-            "db_path",
-            Status.FAIL,
-            f"{probe} is not a directory, so {db_path} cannot be created",
-            "set STATE_DB_PATH to a path in a writable directory",
-            details,
+            "db_path", Status.FAIL, f"{probe} is not a directory, so {db_path} cannot be created", _PATH_ACTION, details
         )
-    target = db_path if db_path.exists() else probe
-    if not os.access(target, os.W_OK):
+    fstype = pseudo_filesystem(probe)
+    if fstype is not None:
         return CheckResult(
             "db_path",
             Status.FAIL,
-            f"{target} is not writable by this user",
-            "fix permissions or set STATE_DB_PATH to a writable location",
+            f"{probe} is on a {fstype} filesystem (a kernel interface, not storage); a DB cannot live there",
+            _PATH_ACTION,
             details,
         )
+    if os.statvfs(probe).f_flag & os.ST_RDONLY:
+        return CheckResult("db_path", Status.FAIL, f"{probe} is on a read-only filesystem", _PATH_ACTION, details)
+    # The directory too: the instance lock and the intent journals are created beside the DB.
+    for target, mode in ((probe, os.W_OK | os.X_OK), (db_path, os.W_OK)):
+        if target.exists() and not os.access(target, mode):
+            return CheckResult(
+                "db_path",
+                Status.FAIL,
+                f"{target} is not writable by this user",
+                "fix permissions or set STATE_DB_PATH to a writable location",
+                details,
+            )
     if db_path.exists():
         return CheckResult("db_path", Status.PASS, f"{db_path} exists and is writable", "none", details)
     return CheckResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,15 +50,23 @@ def run_checks(
         checks.extend(skipped_db_checks(skip_reason, skip_action))
         return _report(checks, now, options)
 
-    db_path = settings.state_db_path.expanduser().resolve()
+    db_path = local.resolve_db_path(settings.state_db_path)
+    scope = settings.resolved_account_scope
     checks.append(local.check_config_ok())
     checks.append(local.check_arming(settings))
     checks.append(local.check_credentials(settings))
-    checks.append(local.check_db_path(db_path))
-    schema = local.check_db_schema(db_path, timeout_s=options.reader_timeout_s)
-    checks.append(schema)
-    checks.append(local.check_instance_lock(db_path, settings.resolved_account_scope))
-    checks.append(local.check_intent_journal(db_path))
+    path_check = local.check_db_path(settings.state_db_path)
+    checks.append(path_check)
+    usable = path_check.status is not Status.FAIL
+    if usable:
+        schema = _guarded("db_schema", lambda: local.check_db_schema(db_path, timeout_s=options.reader_timeout_s))
+        checks.append(schema)
+        checks.append(_guarded("instance_lock", lambda: local.check_instance_lock(db_path, scope)))
+        checks.append(_guarded("intent_journal", lambda: local.check_intent_journal(db_path)))
+    else:
+        # Nothing beside an unusable path can be probed meaningfully (a lock probe there would raise).
+        for name in ("db_schema", "instance_lock", "intent_journal"):
+            checks.append(CheckResult(name, Status.SKIP, "STATE_DB_PATH unusable: not evaluated", "see db_path"))
 
     if options.offline:
         checks.extend(
@@ -71,8 +80,25 @@ def run_checks(
         facts = probe(settings)
         checks.extend(network_checks(facts, settings, live_intended=_live_intended(settings)))
 
-    checks.extend(_db_checks(settings, db_path, schema, options, now))
+    if usable:
+        checks.extend(_db_checks(settings, db_path, schema, options, now))
+    else:
+        checks.extend(skipped_db_checks("STATE_DB_PATH unusable: not evaluated (reduced confidence)", "see db_path"))
     return _report(checks, now, options)
+
+
+def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    """A filesystem surprise next to the DB (permissions, a file where a directory belongs) is a FAIL, not a crash."""
+    try:
+        return check()
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"could not be checked: {where}{exc.strerror or type(exc).__name__}",
+            "check STATE_DB_PATH's directory: its permissions and what else lives there",
+        )
 
 
 def _db_checks(

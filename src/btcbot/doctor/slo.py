@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from btcbot.doctor.model import CheckResult, Status
+from btcbot.storage.equity import equity_curve, max_drawdown
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,19 +41,6 @@ class DbFacts:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def max_drawdown(equity: list[float]) -> float | None:
-    """Largest peak-to-trough fall as a fraction of the peak; None for fewer than two points."""
-    if len(equity) < 2:
-        return None
-    peak = equity[0]
-    worst = 0.0
-    for value in equity:
-        peak = max(peak, value)
-        if peak > 0:
-            worst = max(worst, (peak - value) / peak)
-    return worst
-
-
 def collect_db_facts(
     con: duckdb.DuckDBPyConnection, *, now: datetime, window_seconds: int, ttl_grace_seconds: float
 ) -> DbFacts:
@@ -66,18 +54,7 @@ def collect_db_facts(
             FROM orders WHERE created_at >= ?""",  # noqa: S608 - constant fragment, no user input
         [since],
     ).fetchone() or (0, 0, 0, 0, None)
-    # Equity per snapshot cycle: TRY plus each asset valued at its latest TRY fill price (any time);
-    # assets with no known TRY price are left out (documented in docs/doctor.md). DOUBLE: a ratio needs no cents.
-    equity_rows = con.execute(
-        """WITH px AS (SELECT symbol, CAST(arg_max(price, ts) AS DOUBLE) AS price FROM fills GROUP BY symbol)
-           SELECT min(b.ts) AS t,
-                  sum(CAST(b.total AS DOUBLE) * CASE WHEN b.asset = 'TRY' THEN 1.0 ELSE px.price END) AS equity
-           FROM balance_snapshots b LEFT JOIN px ON px.symbol = b.asset || 'TRY'
-           WHERE b.ts >= ? AND (b.asset = 'TRY' OR px.price IS NOT NULL)
-           GROUP BY b.run_id, b.cycle_id ORDER BY t""",
-        [since],
-    ).fetchall()
-    equity = [float(r[1]) for r in equity_rows if r[1] is not None]
+    equity = [value for _, value in equity_curve(con, since)]
     unknown = con.execute(
         "SELECT client_order_id FROM orders WHERE status = 'UNKNOWN' ORDER BY created_at LIMIT 20"
     ).fetchall()

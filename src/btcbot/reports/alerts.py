@@ -18,6 +18,7 @@ from enum import IntEnum
 from btcbot import reason_codes as rc
 from btcbot.reports.records import DecisionRow, OrderRow, Window
 from btcbot.reports.summary import order_is_rejected, percentile, utc_iso
+from btcbot.storage.equity import max_drawdown
 
 
 class Severity(IntEnum):
@@ -38,6 +39,7 @@ class Thresholds:
     max_reject_rate: Decimal = Decimal("0.2")
     reject_spike_min_orders: int = 3
     max_latency_p95_ms: Decimal = Decimal("1500")
+    max_drawdown_ratio: Decimal = Decimal("0.05")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,41 @@ def latency_signals(orders: Sequence[OrderRow], thresholds: Thresholds) -> list[
     ]
 
 
+def drawdown_signals(window: Window, thresholds: Thresholds) -> list[Signal]:
+    """The doctor's ``slo_max_drawdown_ratio`` over the window's equity curve: critical where the doctor FAILs."""
+    ratio = max_drawdown([value for _, value in window.equity])
+    if ratio is None or Decimal(str(ratio)) <= thresholds.max_drawdown_ratio:
+        return []
+    return [
+        Signal(
+            kind="drawdown_breach",
+            key="account",
+            severity=Severity.CRITICAL,
+            ts=window.equity[-1][0],
+            reason_code=rc.SLO_MAX_DRAWDOWN,
+            message=(
+                f"max drawdown {ratio:.4g} over {len(window.equity)} balance snapshot(s) exceeds "
+                f"DOCTOR_MAX_DRAWDOWN_RATIO {thresholds.max_drawdown_ratio}; stop, set KILL_SWITCH=true, review fills"
+            ),
+        )
+    ]
+
+
+def operator_cleanup_signals(window: Window) -> list[Signal]:
+    """``btcbot orders cancel-all`` runs: info when the venue showed none left, critical (open) until a later
+    clean-up of the same scope succeeds."""
+    out: list[Signal] = []
+    for a in window.stored_alerts:
+        if a.kind != OPERATOR_CLEANUP_KIND:
+            continue
+        ok = a.reason_code == rc.OPERATOR_CANCEL_ALL
+        severity = Severity.INFO if ok else Severity.CRITICAL
+        out.append(
+            Signal(a.kind, f"scope:{_detail(a.details, 'scope')}", severity, a.ts, a.reason_code, a.message, not ok)
+        )
+    return out
+
+
 def unknown_order_signals(window: Window) -> list[Signal]:
     """UNKNOWN orders: critical while unresolved (wherever they are), resolved ones stay visible as warnings."""
     out: list[Signal] = []
@@ -213,6 +250,9 @@ _DECISION_ALERTS: dict[str, tuple[str, Severity, str]] = {
     ),
     rc.MARKET_DATA_INVALID_BOOK: ("invalid_book", Severity.WARNING, "invalid order book (crossed or zero bid)"),
 }
+
+# The kind `btcbot orders cancel-all` stores its outcome under (btcbot.cleanup.records writes it).
+OPERATOR_CLEANUP_KIND = "operator_cancel_all"
 
 _STORED_KINDS: dict[str, Severity] = {
     "safe_mode": Severity.CRITICAL,
@@ -278,6 +318,8 @@ def stored_alert_signals(window: Window) -> list[Signal]:
     for a in window.stored_alerts:
         if a.kind == "unknown_order" and _detail(a.details, "client_order_id") in judged:
             continue
+        if a.kind == OPERATOR_CLEANUP_KIND:
+            continue  # judged by operator_cleanup_signals
         try:
             severity = Severity[a.severity.upper()]
         except KeyError:
@@ -354,6 +396,8 @@ def derive_alerts(window: Window, thresholds: Thresholds, extra: Iterable[Signal
     signals += unknown_order_signals(window)
     signals += decision_signals(window.decisions)
     signals += stored_alert_signals(window)
+    signals += operator_cleanup_signals(window)
+    signals += drawdown_signals(window, thresholds)
     return deduplicate(signals)
 
 

@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from btcbot.storage.equity import equity_curve
+
 UNRESOLVED_STATUSES = frozenset({"UNKNOWN"})
 # Orders that never left the process do not count towards reject or fill rates.
 NOT_SENT_STATUSES = frozenset({"INTENT", "NOT_SENT"})
@@ -96,6 +98,8 @@ class Window:
     stored_alerts: tuple[StoredAlertRow, ...] = ()
     # Orders still UNKNOWN anywhere in the DB: they matter even when older than the window.
     unresolved_orders: tuple[OrderRow, ...] = field(default=())
+    # (time, account equity) per cycle since the window began; the same curve the doctor judges.
+    equity: tuple[tuple[datetime, float], ...] = ()
 
     @property
     def start(self) -> datetime | None:
@@ -155,7 +159,15 @@ def load_window(con: Connection, last: int) -> Window:
         ).fetchall()
     )
     unresolved = _orders(con, "status = 'UNKNOWN'", ())
-    return Window(decisions=decisions, orders=orders, cycles=cycles, stored_alerts=stored, unresolved_orders=unresolved)
+    equity = tuple(equity_curve(con, start))
+    return Window(
+        decisions=decisions,
+        orders=orders,
+        cycles=cycles,
+        stored_alerts=stored,
+        unresolved_orders=unresolved,
+        equity=equity,
+    )
 
 
 def _orders(con: Connection, where: str, params: tuple[Any, ...]) -> tuple[OrderRow, ...]:

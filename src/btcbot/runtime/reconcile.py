@@ -117,6 +117,27 @@ def _apply_venue(r: OrderRecord, v: VenueOrder, now_ms: int) -> RecordUpdate | N
     return RecordUpdate(new, _event_for(r, status))
 
 
+def adopted_record(v: VenueOrder, *, run_id: str, cycle_id: int, now_ms: int, ttl_seconds: int) -> OrderRecord:
+    """A record for a venue order of ours that the DB never heard of (an orphan), in the venue's state."""
+    return OrderRecord(
+        client_order_id=v.client_order_id or "",
+        symbol=v.symbol,
+        side=v.side,
+        method=v.method,
+        price=v.price,
+        quantity=v.quantity,
+        status=status_from_venue(v.status, OrderStatus.OPEN),
+        run_id=run_id,
+        cycle_id=cycle_id,
+        created_ms=v.created_ms,
+        updated_ms=now_ms,
+        ttl_seconds=ttl_seconds,
+        exchange_order_id=v.exchange_order_id,
+        filled_quantity=v.filled_quantity,
+        last_error="adopted orphan",
+    )
+
+
 def reconcile(
     records: Sequence[OrderRecord],
     *,
@@ -180,25 +201,8 @@ def reconcile(
         cid = v.client_order_id
         if not cid or not cid.startswith(owned_prefix) or cid in known_client_ids:
             continue
-        status = status_from_venue(v.status, OrderStatus.OPEN)
         adopted.append(
-            OrderRecord(
-                client_order_id=cid,
-                symbol=v.symbol,
-                side=v.side,
-                method=v.method,
-                price=v.price,
-                quantity=v.quantity,
-                status=status,
-                run_id=run_id,
-                cycle_id=cycle_id,
-                created_ms=v.created_ms,
-                updated_ms=now_ms,
-                ttl_seconds=default_ttl_seconds,
-                exchange_order_id=v.exchange_order_id,
-                filled_quantity=v.filled_quantity,
-                last_error="adopted orphan",
-            )
+            adopted_record(v, run_id=run_id, cycle_id=cycle_id, now_ms=now_ms, ttl_seconds=default_ttl_seconds)
         )
         alerts.append(
             AlertSpec(
