@@ -18,4 +18,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     for key in list(os.environ):
         if key.upper() in _OWN_VARS or key.upper().startswith("OTEL_"):
             monkeypatch.delenv(key, raising=False)
+    # The instance lock lives in a per-user directory, not beside the DB: each test gets its own (subprocesses
+    # inherit it), so parallel tests never contend and none writes to the developer's home.
+    monkeypatch.setenv("LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
     yield

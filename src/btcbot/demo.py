@@ -150,6 +150,10 @@ def child_env(sim_rest: str, sim_ws: str, api_key: str, api_secret: str, db: Pat
             "BTCTURK_API_KEY": api_key,
             "BTCTURK_API_SECRET": api_secret,
             "STATE_DB_PATH": str(db),
+            # The simulator's account is not the operator's: its own scope and lock directory, so the demo
+            # neither waits for nor blocks a real instance of this user.
+            "ACCOUNT_SCOPE": "demo",
+            "LOCK_DIR": str(db.resolve().parent / "locks"),
             "UNIVERSE_SYMBOLS": "BTCTRY",
             # The exchange's own BTCTRY minimum is just under 100 TRY; doctor warns below it.
             "MIN_ORDER_NOTIONAL_TRY": "100",

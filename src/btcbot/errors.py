@@ -50,14 +50,23 @@ class OperatorActionRequired(BtcbotError):
 
 
 class InstanceLockHeld(OperatorActionRequired):
-    def __init__(self, lock_path: str, holder_pid: int | None) -> None:
+    def __init__(
+        self, lock_path: str, holder_pid: int | None, scope: str | None = None, holder_db: str | None = None
+    ) -> None:
         holder = f"PID {holder_pid}" if holder_pid is not None else "an unknown process"
-        super().__init__(
-            f"another btcbot instance holds the lock {lock_path} ({holder}); "
-            "stop it first, or point this run at a different STATE_DB_PATH/account scope"
-        )
+        if holder_db:
+            holder += f", STATE_DB_PATH {holder_db}"
+        if scope is None:
+            advice = "stop it first, or pass another --db"
+        else:
+            advice = (
+                f"one instance per account scope ({scope!r}), whatever its directory or DB: stop that one first; "
+                "if it trades a different account, give each account its own ACCOUNT_SCOPE"
+            )
+        super().__init__(f"another btcbot instance holds the lock {lock_path} ({holder}); {advice}")
         self.lock_path = lock_path
         self.holder_pid = holder_pid
+        self.holder_db = holder_db
 
 
 class StateStoreUnavailable(OperatorActionRequired):

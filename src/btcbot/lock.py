@@ -1,9 +1,12 @@
-"""The single-instance lock: one ``run``/``canary`` per (state DB path, account scope).
+"""The single-instance lock: one ``run``/``canary`` per account scope on this host (for this user).
 
-An exclusive ``flock`` on ``<db>.<scope>.lock`` (the holder's PID written inside). The kernel drops the
-lock when the holder's file descriptor closes, including when the process is SIGKILLed, so a dead holder
-never leaves a stale lock; the file itself is left in place on purpose (unlinking it would let two
-processes lock two different inodes under the same name).
+An exclusive ``flock`` on ``<LOCK_DIR>/<scope key>.lock``. The name depends on the account scope alone, never on
+the working directory or STATE_DB_PATH: two directories, two DB files, a hard link to the DB or two API keys of
+one account all meet at the same file. The holder writes its PID and resolved STATE_DB_PATH inside, so a refused
+instance can say which one to stop. The kernel drops the lock when the holder's file descriptor closes, including
+on SIGKILL, so a dead holder never leaves a stale lock; the file itself is left in place on purpose (unlinking
+it would let two processes lock two different inodes under the same name). Another host is out of reach of any
+local lock: the start-up venue check (``btcbot.runtime.foreign_orders``) covers it.
 """
 
 from __future__ import annotations
@@ -11,56 +14,99 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
+from btcbot.domain.account_scope import scope_key
 from btcbot.errors import InstanceLockHeld, StateStoreUnavailable
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+if TYPE_CHECKING:
+    from btcbot.settings import Settings
+
 # A doctor's probe holds a shared lock for microseconds; a short retry keeps it from failing a starting run.
 _ACQUIRE_GRACE_S = 0.2
+_HOLDER_MAX_BYTES = 4096
 
 
-def lock_path_for(db_path: str | os.PathLike[str], scope: str) -> Path:
-    db = Path(db_path).expanduser().resolve()
-    safe_scope = _UNSAFE.sub("_", scope) or "default"
-    return db.with_name(f"{db.name}.{safe_scope}.lock")
+def lock_path_for(lock_dir: str | os.PathLike[str], scope: str) -> Path:
+    """The lock file of an account scope; ``scope_key`` makes ``pilot-1`` and ``pilot1`` the same file."""
+    return Path(lock_dir).expanduser() / f"{scope_key(scope)}.lock"
 
 
-def _read_pid(fd: int) -> int | None:
+def _read_holder(fd: int) -> tuple[int | None, str | None]:
+    """(PID, STATE_DB_PATH) as the holder wrote them; either may be unknown."""
     try:
-        raw = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        lines = os.pread(fd, _HOLDER_MAX_BYTES, 0).decode("utf-8", "replace").splitlines()
     except OSError:
-        return None
-    return int(raw) if raw.isdigit() else None
+        return None, None
+    pid = int(lines[0].strip()) if lines and lines[0].strip().isdigit() else None
+    db = lines[1].strip() if len(lines) > 1 and lines[1].strip() else None
+    return pid, db
 
 
 class InstanceLock:
-    """``with InstanceLock(settings.state_db_path, settings.resolved_account_scope): ...``"""
+    """``with InstanceLock.for_settings(settings): ...`` (``for_scope`` / ``for_output_db`` for the other uses)."""
 
-    def __init__(self, db_path: str | os.PathLike[str], scope: str, *, grace_s: float = _ACQUIRE_GRACE_S) -> None:
-        self.path = lock_path_for(db_path, scope)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        scope: str | None = None,
+        state_db_path: str | os.PathLike[str] | None = None,
+        grace_s: float = _ACQUIRE_GRACE_S,
+    ) -> None:
+        self.path = path
         self.scope = scope
+        self._db = str(state_db_path) if state_db_path is not None else ""  # shown to a refused instance
         self._grace_s = grace_s
         self._fd: int | None = None
+
+    @classmethod
+    def for_scope(
+        cls,
+        lock_dir: str | os.PathLike[str],
+        scope: str,
+        *,
+        state_db_path: str | os.PathLike[str] | None = None,
+        grace_s: float = _ACQUIRE_GRACE_S,
+    ) -> InstanceLock:
+        """One trading instance per account scope in ``lock_dir``."""
+        return cls(lock_path_for(lock_dir, scope), scope=scope_key(scope), state_db_path=state_db_path, grace_s=grace_s)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, grace_s: float = _ACQUIRE_GRACE_S) -> InstanceLock:
+        """The lock of this configuration's account scope: the one way a trading command builds it."""
+        return cls.for_scope(
+            settings.lock_dir, settings.resolved_account_scope, state_db_path=settings.state_db_file, grace_s=grace_s
+        )
+
+    @classmethod
+    def for_output_db(cls, db_path: str | os.PathLike[str], *, grace_s: float = _ACQUIRE_GRACE_S) -> InstanceLock:
+        """One writer of a DB that is an output, not an account (a replay's): ``<db>.lock`` beside it.
+
+        A replay trades no account, so it must neither wait for nor block the live instance of its scope.
+        """
+        db = Path(db_path).expanduser().resolve()
+        return cls(db.with_name(db.name + ".lock"), state_db_path=db, grace_s=grace_s)
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def acquire(self) -> None:
-        """Take the lock or raise InstanceLockHeld naming the lock file and the holder's PID."""
+        """Take the lock or raise InstanceLockHeld naming the lock file, the holder's PID and its DB."""
         if self._fd is not None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
+            where = "LOCK_DIR" if self.scope is not None else "the DB's directory"
             raise StateStoreUnavailable(
                 f"cannot create the instance lock file {self.path}: {exc.strerror or exc.__class__.__name__}; "
-                "STATE_DB_PATH must be in a writable directory"
+                f"{where} must be writable"
             ) from None
         deadline = time.monotonic() + self._grace_s
         while True:
@@ -69,13 +115,14 @@ class InstanceLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = _read_pid(fd)
+                    holder, holder_db = _read_holder(fd)
                     os.close(fd)
-                    record_contention(self.path, self.scope, holder)
-                    raise InstanceLockHeld(str(self.path), holder) from None
+                    if self.scope is not None:
+                        record_contention(self.path, self.scope, holder, self._db, holder_db)
+                    raise InstanceLockHeld(str(self.path), holder, self.scope, holder_db) from None
                 time.sleep(0.01)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        os.pwrite(fd, f"{os.getpid()}\n{self._db}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -102,9 +149,9 @@ class InstanceLock:
         return f"InstanceLock({str(self.path)!r}, held={self.held})"
 
 
-def lock_status(db_path: str | os.PathLike[str], scope: str) -> tuple[bool, int | None]:
+def lock_status(lock_dir: str | os.PathLike[str], scope: str) -> tuple[bool, int | None]:
     """Probe without taking the lock for longer than a moment: (held, holder PID if known)."""
-    path = lock_path_for(db_path, scope)
+    path = lock_path_for(lock_dir, scope)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -113,7 +160,7 @@ def lock_status(db_path: str | os.PathLike[str], scope: str) -> tuple[bool, int 
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return True, _read_pid(fd)
+            return True, _read_holder(fd)[0]
         fcntl.flock(fd, fcntl.LOCK_UN)
         return False, None
     finally:
@@ -129,11 +176,20 @@ def contention_path_for(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".contention.jsonl")
 
 
-def record_contention(lock_path: Path, scope: str, holder_pid: int | None) -> None:
+def record_contention(
+    lock_path: Path, scope: str, holder_pid: int | None, db: str = "", holder_db: str | None = None
+) -> None:
     """Best effort: a refused start never fails for want of this record."""
     path = contention_path_for(lock_path)
     line = json.dumps(
-        {"ts_ms": time.time_ns() // 1_000_000, "scope": scope, "pid": os.getpid(), "holder_pid": holder_pid}
+        {
+            "ts_ms": time.time_ns() // 1_000_000,
+            "scope": scope,
+            "pid": os.getpid(),
+            "holder_pid": holder_pid,
+            "state_db_path": db or None,
+            "holder_state_db_path": holder_db,
+        }
     )
     try:
         if path.exists() and path.stat().st_size > _CONTENTION_MAX_BYTES:
@@ -144,20 +200,19 @@ def record_contention(lock_path: Path, scope: str, holder_pid: int | None) -> No
         pass
 
 
-def read_contention(db_path: str | os.PathLike[str]) -> list[dict[str, object]]:
-    """Every recorded refusal for any scope of this DB, oldest first; unreadable lines are skipped."""
-    db = Path(db_path).expanduser().resolve()
+def read_contention(lock_dir: str | os.PathLike[str], scope: str) -> list[dict[str, object]]:
+    """Every recorded refusal of a second instance for this account scope, oldest first; bad lines are skipped."""
+    path = contention_path_for(lock_path_for(lock_dir, scope))
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
     events: list[dict[str, object]] = []
-    for path in sorted(db.parent.glob(f"{db.name}.*.lock.contention.jsonl")):
+    for line in lines:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
+            event = json.loads(line)
+        except json.JSONDecodeError:
             continue
-        for line in lines:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("ts_ms"), int):
-                events.append(event)
+        if isinstance(event, dict) and isinstance(event.get("ts_ms"), int):
+            events.append(event)
     return sorted(events, key=lambda e: int(str(e["ts_ms"])))

@@ -92,3 +92,6 @@ OPERATOR_NOT_CONFIRMED: Final = "operator:not_confirmed"  # cancel-all without -
 
 # SLO breaches that stage7-alerts reports with the doctor's thresholds.
 SLO_MAX_DRAWDOWN: Final = "slo:max_drawdown_ratio"
+
+# Open orders with this scope's prefix that this state DB never placed: another instance trades the account.
+LOCK_FOREIGN_ORDERS: Final = "lock:foreign_orders"

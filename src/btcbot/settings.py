@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
 from btcbot.errors import ConfigError
 
 REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
@@ -123,6 +123,11 @@ class LogLevel(StrEnum):
     CRITICAL = "CRITICAL"
 
 
+def default_lock_dir() -> Path:
+    """Per user, never relative: ``~/.local/state/btcbot/locks`` (the XDG state directory's convention)."""
+    return Path.home() / ".local" / "state" / "btcbot" / "locks"
+
+
 # Every field below is an operator-facing variable; its env name is the field name upper-cased.
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -146,8 +151,8 @@ class Settings(BaseSettings):
     btcturk_api_secret: SecretStr | None = None
     btcturk_base_url: str = REAL_BTCTURK_BASE_URL
     btcturk_ws_url: str = REAL_BTCTURK_WS_URL
-    # Optional explicit account scope for the instance lock; derived from the key fingerprint when empty.
-    account_scope: str = ""
+    # Names the instance lock and the order client-id prefix; one per account (see btcbot.domain.account_scope).
+    account_scope: str = DEFAULT_ACCOUNT_SCOPE
 
     # ----- market data -----
     market_data_mode: MarketDataMode = MarketDataMode.REST
@@ -179,6 +184,8 @@ class Settings(BaseSettings):
 
     # ----- state -----
     state_db_path: Path = Path("./var/btcbot_state.db")
+    # The instance locks, one file per account scope; absolute, so no working directory or DB path changes it.
+    lock_dir: Path = Field(default_factory=default_lock_dir)
     log_level: LogLevel = LogLevel.INFO
 
     # ----- doctor SLO thresholds -----
@@ -235,6 +242,27 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    @field_validator("account_scope", mode="before")
+    @classmethod
+    def _scope_in_normal_form(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return DEFAULT_ACCOUNT_SCOPE
+        key = scope_key(value)
+        if key != value:
+            # Accepting both spellings would give one account two names; the lock and prefix use the key only.
+            raise ValueError(f"use {key!r}: lower-case letters and digits only (it names the lock and order ids)")
+        return value
+
+    @field_validator("lock_dir", mode="after")
+    @classmethod
+    def _lock_dir_absolute(cls, value: Path) -> Path:
+        path = value.expanduser()
+        if not path.is_absolute():
+            raise ValueError("must be an absolute path: a relative one would change with the working directory")
+        return path
+
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Settings:
         problems: list[str] = []
@@ -280,17 +308,31 @@ class Settings(BaseSettings):
 
     @property
     def resolved_account_scope(self) -> str:
-        """A non-secret scope id: explicit ACCOUNT_SCOPE, else a short fingerprint of the API key."""
-        if self.account_scope:
-            return self.account_scope
-        if self.btcturk_api_key is None:
-            return "public"
-        digest = hashlib.sha256(self.btcturk_api_key.get_secret_value().encode()).hexdigest()
-        return digest[:8]
+        """The scope key of the instance lock and the order prefix (ACCOUNT_SCOPE is validated in normal form)."""
+        return self.account_scope
+
+    @property
+    def legacy_account_scope(self) -> str | None:
+        """The key-derived scope of releases before ``default``, still recognised while ACCOUNT_SCOPE is default.
+
+        An explicit ACCOUNT_SCOPE was never key-derived, so it has none.
+        """
+        if self.account_scope != DEFAULT_ACCOUNT_SCOPE or self.btcturk_api_key is None:
+            return None
+        return legacy_key_scope(self.btcturk_api_key.get_secret_value())
+
+    @property
+    def state_db_file(self) -> Path:
+        """STATE_DB_PATH resolved (absolute): what the banner, ``config show`` and doctor print. Never raises: an
+        unresolvable path (a symlink loop, ``~user`` without a home) is shown absolute for doctor to explain."""
+        try:
+            return self.state_db_path.expanduser().resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11), or ~user with no home
+            return Path(os.path.abspath(self.state_db_path))
 
     @property
     def state_dir(self) -> Path:
-        return self.state_db_path.expanduser().resolve().parent
+        return self.state_db_file.parent
 
 
 SECRET_FIELDS = frozenset({"btcturk_api_key", "btcturk_api_secret", "otel_exporter_otlp_headers"})
@@ -432,6 +474,8 @@ def redacted_view(settings: Settings) -> dict[str, str]:
             out[name.upper()] = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             out[name.upper()] = "true" if value else "false"
+        elif name == "state_db_path":
+            out[name.upper()] = str(settings.state_db_file)
         else:
             out[name.upper()] = str(value)
     return out

@@ -106,21 +106,34 @@ def test_db_schema_statuses(tmp_path: Path) -> None:
 
 
 def test_instance_lock_statuses(tmp_path: Path) -> None:
-    db = tmp_path / "state.db"
-    assert local.check_instance_lock(db, "public").status is Status.PASS
-    with InstanceLock(db, "public"):
-        held = local.check_instance_lock(db, "public")
-    assert held.status is Status.WARN
     import os
 
+    settings = Settings(state_db_path=tmp_path / "state.db")
+    free = local.check_instance_lock(settings)
+    assert free.status is Status.PASS
+    assert free.details["state_db_path"] == str((tmp_path / "state.db").resolve())  # resolved, absolute
+    assert free.details["lock_file"] == str(settings.lock_dir / "default.lock")
+    # Held by an instance with another DB (another directory): doctor still sees this account's instance.
+    with InstanceLock.for_settings(Settings(state_db_path=tmp_path / "elsewhere.db")):
+        held = local.check_instance_lock(settings)
+    assert held.status is Status.WARN
     assert f"PID {os.getpid()}" in held.reason and held.details["holder_pid"] == os.getpid()
 
 
-@pytest.mark.parametrize("scope", ["public", "acct-1"])
+@pytest.mark.parametrize("scope", ["default", "acct1"])
 def test_lock_check_is_per_scope(tmp_path: Path, scope: str) -> None:
+    settings = Settings(state_db_path=tmp_path / "state.db", account_scope=scope)
+    with InstanceLock.for_scope(settings.lock_dir, "other"):
+        assert local.check_instance_lock(settings).status is Status.PASS
+
+
+def test_unset_scope_with_credentials_is_explained_not_warned(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    with InstanceLock(db, "other"):
-        assert local.check_instance_lock(db, scope).status is Status.PASS
+    unset = local.check_instance_lock(Settings(state_db_path=db, **KEYS))
+    assert unset.status is Status.PASS and "ACCOUNT_SCOPE unset" in unset.reason
+    named = local.check_instance_lock(Settings(state_db_path=db, account_scope="pilot1", **KEYS))
+    assert named.status is Status.PASS and "ACCOUNT_SCOPE" not in named.reason
+    assert "ACCOUNT_SCOPE" not in local.check_instance_lock(Settings(state_db_path=db)).reason  # no account yet
 
 
 def test_intent_journal_statuses(tmp_path: Path) -> None:

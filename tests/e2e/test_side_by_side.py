@@ -40,6 +40,7 @@ def test_reports_run_beside_a_live_loop_and_the_loop_loses_nothing(tmp_path: Pat
             "BTCTURK_API_KEY": sim.api_key,
             "BTCTURK_API_SECRET": sim.api_secret,
             "STATE_DB_PATH": str(db),
+            "LOCK_DIR": os.environ["LOCK_DIR"],
             "UNIVERSE_SYMBOLS": ",".join(SYMBOLS),
             "MAX_MARKET_DATA_AGE_MS": "5000",
         }

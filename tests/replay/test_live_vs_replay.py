@@ -87,7 +87,7 @@ def test_replay_of_a_recording_decides_like_the_live_run(
         rec.start()
         assert first.wait(15), "the recorder received nothing from the simulator"
         env = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "LOCK_DIR")},
             **SHARED,
             "BTCTURK_BASE_URL": sim.rest_url,
             "BTCTURK_WS_URL": sim.ws_url,

@@ -11,19 +11,27 @@ from btcbot import reason_codes as rc
 from btcbot.cli import main
 from btcbot.errors import InstanceLockHeld
 from btcbot.lock import InstanceLock, contention_path_for, lock_path_for, read_contention
+from btcbot.settings import load_settings
 from btcbot.storage import StateStore
 
 
 def test_refusal_is_recorded_beside_the_lock_and_alerted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "state.db"
     StateStore(db).close()  # an empty, migrated DB: no decisions, so every recorded refusal is in the window
-    with InstanceLock(db, "acct-1"):
+    settings = load_settings(state_db_path=db)
+    with InstanceLock.for_settings(settings):
         with pytest.raises(InstanceLockHeld):
-            InstanceLock(db, "acct-1", grace_s=0).acquire()
+            # The second instance uses another DB (another directory): still this account's lock.
+            InstanceLock.for_settings(
+                settings.model_copy(update={"state_db_path": tmp_path / "b.db"}), grace_s=0
+            ).acquire()
         assert not list(tmp_path.glob("state.db.*.wal"))  # the refused instance did not open the DB
-    assert contention_path_for(lock_path_for(db, "acct-1")).is_file()
-    events = read_contention(db)
-    assert len(events) == 1 and events[0]["scope"] == "acct-1"
+    assert contention_path_for(lock_path_for(settings.lock_dir, "default")).is_file()
+    events = read_contention(settings.lock_dir, "default")
+    assert len(events) == 1 and events[0]["scope"] == "default"
+    assert events[0]["holder_state_db_path"] == str(db.resolve())
+    assert events[0]["state_db_path"] == str((tmp_path / "b.db").resolve())
+    assert read_contention(settings.lock_dir, "other") == []  # per account scope
 
     code = main(["stage7-alerts", "--db", str(db), "--last", "50", "--json"])
     doc = json.loads(capsys.readouterr().out)
@@ -36,8 +44,9 @@ def test_refusal_is_recorded_beside_the_lock_and_alerted(tmp_path: Path, capsys:
 def test_no_refusal_no_contention_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "state.db"
     StateStore(db).close()
-    with InstanceLock(db, "acct-1"):
+    settings = load_settings(state_db_path=db)
+    with InstanceLock.for_settings(settings):
         pass
-    assert read_contention(db) == []
+    assert read_contention(settings.lock_dir, "default") == []
     assert main(["stage7-alerts", "--db", str(db), "--last", "50", "--json"]) == 0
     assert not [a for a in json.loads(capsys.readouterr().out)["alerts"] if a["kind"] == "lock_contention"]

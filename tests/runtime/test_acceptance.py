@@ -202,7 +202,7 @@ def test_h_second_instance_on_same_scope_is_refused(harness, capsys):
     try:
         for k, v in env.items():
             mp.setenv(k, v)
-        with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+        with InstanceLock.for_settings(settings):
             code = main(["run", "--once", "--dry-run"])
     finally:
         mp.undo()

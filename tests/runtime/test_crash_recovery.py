@@ -19,6 +19,7 @@ from btcbot import reason_codes as rc
 from btcbot.arming import ArmingGate
 from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange
+from btcbot.runtime.session import RuntimeOptions
 from btcbot.storage import StateStore, open_reader
 from btcbot.storage.intent_journal import find_journals, read_journal
 
@@ -118,21 +119,35 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
 
     restart = _canary(env, max_cycles=3)
     out, _ = restart.communicate(timeout=60)
-    assert restart.returncode == 1, out  # the orphan is an anomaly the operator must see
-    assert "orphans=1" in out
+    # A prefixed order the DB never heard of may as well be another instance's: the restart refuses to arm...
+    assert restart.returncode == 2, out
+    assert orphan_cid in out and "--adopt-foreign-orders" in out and "Traceback" not in out
+    assert len(_posts(harness)) == 2  # the crashed run's one order and the planted orphan; nothing new
+    with open_reader(settings.state_db_path) as con:
+        orders = dict(con.execute("SELECT client_order_id, status FROM orders").fetchall())
+        refused = con.execute(
+            "SELECT reason_code, action FROM decisions WHERE run_id IN (SELECT run_id FROM runs)"
+        ).fetchall()
+    # ...after resolving its own crashed submit by client id, and without adopting what it cannot vouch for.
+    assert orders == {crashed_cid: "OPEN"}
+    assert refused == [(rc.LOCK_FOREIGN_ORDERS, "refuse")]
+
+    # The operator vouches for it (--adopt-foreign-orders): adopted, managed, and still nothing new placed.
+    adopting = harness.run(
+        harness.armed(ttl_seconds=60, cancel_open_orders_on_stop=False),
+        RuntimeOptions(command="canary_loop", max_cycles=3, cycle_seconds=0.05, adopt_foreign_orders=True),
+    )
+    assert adopting.result.exit_code == 1  # the orphan is an anomaly the operator must see
+    assert adopting.result.summary.orphans == 1
 
     posts = _posts(harness)
-    assert len(posts) == 2  # the crashed run's one order and the planted orphan; the restart placed nothing
+    assert len(posts) == 2
+    run_id = adopting.result.summary.run_id
     with open_reader(settings.state_db_path) as con:
         orders = dict(con.execute("SELECT client_order_id, status FROM orders").fetchall())
         events = con.execute("SELECT client_order_id, event FROM order_events ORDER BY ts").fetchall()
-        alerts = [r[0] for r in con.execute("SELECT reason_code FROM alerts").fetchall()]
-        codes = [
-            r[0]
-            for r in con.execute(
-                "SELECT reason_code FROM decisions WHERE run_id IN (SELECT run_id FROM runs)"
-            ).fetchall()
-        ]
+        alerts = [r[0] for r in con.execute("SELECT reason_code FROM alerts WHERE run_id = ?", [run_id]).fetchall()]
+        codes = [r[0] for r in con.execute("SELECT reason_code FROM decisions WHERE run_id = ?", [run_id]).fetchall()]
     assert orders[crashed_cid] == "OPEN" and (crashed_cid, "resolved") in events
     assert orders[orphan_cid] == "OPEN" and (orphan_cid, "orphan") in events
     assert rc.RECONCILE_ORPHAN_FOUND in alerts
@@ -168,5 +183,5 @@ def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_130(harness):
         assert con.execute("SELECT exit_code FROM runs").fetchall() == [(130,)]
     from btcbot.lock import lock_status
 
-    held, _ = lock_status(settings.state_db_path, settings.resolved_account_scope)
+    held, _ = lock_status(settings.lock_dir, settings.resolved_account_scope)
     assert not held

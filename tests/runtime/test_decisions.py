@@ -204,7 +204,7 @@ def rec_(records, open_=(), lookups=None, known=None, now=NOW_MS + 10):
         records,
         venue_open=list(open_),
         lookups=lookups or {},
-        owned_prefix="btcbot-s-",
+        owned_prefixes=("btcbot-s-",),
         known_client_ids=frozenset(known if known is not None else [r.client_order_id for r in records]),
         now_ms=now,
         run_id="r2",

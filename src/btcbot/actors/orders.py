@@ -23,13 +23,14 @@ from btcbot.actors.messages import (
     RiskAssessed,
 )
 from btcbot.arming import ArmingGate, WriteToken
-from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus, owned_prefix
+from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus
 from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
+from btcbot.runtime.foreign_orders import split_orphans
 from btcbot.runtime.kill_switch import kill_switch_record, kill_switch_work
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
-from btcbot.runtime.ports import RuntimeStore, load_live_orders
+from btcbot.runtime.ports import RuntimeStore, known_client_ids, load_live_orders
 from btcbot.runtime.reconcile import status_after_submit_error
 from btcbot.runtime.records import alert_row, decision_id, order_event_row, utc
 from btcbot.telemetry.metrics import get_metrics
@@ -50,15 +51,17 @@ class OrderManagerActor(BtcbotActor):
         gate: ArmingGate,
         gateway: OrderGateway,
         store: RuntimeStore,
-        account_scope: str,
+        owned_prefixes: tuple[str, ...],
         ttl_seconds: int,
         max_open_orders_per_symbol: int = 1,
+        adopt_foreign_orders: bool = False,
     ) -> None:
         super().__init__(services)
         self._gate = gate
         self._gateway = gateway
         self._store = store
-        self._prefix = owned_prefix(account_scope)
+        self._prefixes = owned_prefixes
+        self._adopt_foreign = adopt_foreign_orders
         self._ttl_seconds = ttl_seconds
         self._max_open = max_open_orders_per_symbol
         self._ledger = OrderLedger()
@@ -67,7 +70,7 @@ class OrderManagerActor(BtcbotActor):
 
     def start_actor(self) -> None:
         # Also the restart path: the DB (flushed by the supervisor first) is the source of truth.
-        self._ledger = OrderLedger(load_live_orders(self._store, self._prefix))
+        self._ledger = OrderLedger(load_live_orders(self._store, self._prefixes))
         self._seen_trades = {int(r[0]) for r in self._store.query("SELECT trade_id FROM fills")}
 
     # ----- helpers -----
@@ -87,7 +90,7 @@ class OrderManagerActor(BtcbotActor):
         elif isinstance(message, ReconcileCompleted):
             self._on_reconciled(message)
         elif isinstance(message, RecoverOrders):
-            self._ledger = OrderLedger(load_live_orders(self._store, self._prefix))
+            self._ledger = OrderLedger(load_live_orders(self._store, self._prefixes))
             self._request_reconcile(message.ctx, (), CycleStats(), message.trace, force=True)
         elif isinstance(message, CancelOpenOrders):
             stats = self._cancel_all(message.ctx, message.trace, protective=False)
@@ -382,12 +385,23 @@ class OrderManagerActor(BtcbotActor):
         if rows:
             self._store.insert("fills", rows)
 
+    def _split_orphans(
+        self, candidates: tuple[OrderRecord, ...]
+    ) -> tuple[tuple[OrderRecord, ...], tuple[OrderRecord, ...]]:
+        if not candidates or self._adopt_foreign:
+            return split_orphans(candidates, (), adopt_foreign=self._adopt_foreign)
+        known = known_client_ids(self._store, [r.client_order_id for r in candidates])
+        return split_orphans(candidates, known, adopt_foreign=False)
+
     def _on_reconciled(self, msg: ReconcileCompleted) -> None:
         stats = msg.stats
         ctx = msg.ctx
         metrics = get_metrics()
         out = msg.outcome
         if out is not None:
+            adopted, foreign = self._split_orphans(out.adopted)
+            not_adopted = {r.client_order_id for r in foreign}
+            alerts = [a for a in out.alerts if a.kind != "orphan_order" or a.client_order_id not in not_adopted]
             filled = cancelled = 0
             for upd in out.updates:
                 old = self._ledger.get(upd.record.client_order_id)
@@ -399,10 +413,10 @@ class OrderManagerActor(BtcbotActor):
                     elif upd.record.status is S.CANCELLED:
                         cancelled += 1
                         metrics.orders_cancelled.add(1, {"symbol": upd.record.symbol})
-            for rec in out.adopted:
+            for rec in adopted:
                 self._save(rec, "orphan")
             now = self._now()
-            if out.alerts:
+            if alerts:
                 self._store.insert(
                     "alerts",
                     [
@@ -415,17 +429,18 @@ class OrderManagerActor(BtcbotActor):
                             message=a.message,
                             details={"client_order_id": a.client_order_id},
                         )
-                        for a in out.alerts
+                        for a in alerts
                     ],
                 )
             stats = replace(
                 stats,
                 filled=stats.filled + filled,
                 cancelled=stats.cancelled + cancelled,
-                orphans=stats.orphans + len(out.adopted),
+                orphans=stats.orphans + len(adopted),
                 unknown=stats.unknown + out.became_unknown,
                 unknown_resolved=stats.unknown_resolved + out.resolved_unknown,
-                alerts=(*stats.alerts, *(a.reason_code for a in out.alerts)),
+                alerts=(*stats.alerts, *(a.reason_code for a in alerts)),
+                foreign_orders=(*stats.foreign_orders, *foreign),
             )
         if msg.balances is not None:
             self._balances = tuple((b.asset.upper(), b.free) for b in msg.balances)

@@ -14,7 +14,7 @@ from typing import Any
 from btcbot import reason_codes as rc
 from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import ReconcileCompleted, ReconcileRequested
-from btcbot.domain.orders import Balance, Fill, VenueOrder, owned_prefix
+from btcbot.domain.orders import Balance, Fill, VenueOrder
 from btcbot.errors import ExchangeError, OrderNotFound
 from btcbot.exchange.interfaces import ExchangeReader
 from btcbot.runtime.lifecycle import OrderRecord
@@ -35,14 +35,14 @@ class ReconcilerActor(BtcbotActor):
         services: ActorServices,
         *,
         reader: ExchangeReader,
-        account_scope: str,
+        owned_prefixes: tuple[str, ...],
         min_interval_ms: int,
         default_ttl_seconds: int,
         enabled: bool = True,
     ) -> None:
         super().__init__(services)
         self._reader = reader
-        self._prefix = owned_prefix(account_scope)
+        self._prefixes = owned_prefixes
         self._min_interval_ns = min_interval_ms * 1_000_000
         self._ttl = default_ttl_seconds
         self._last_ns: int | None = None
@@ -114,7 +114,7 @@ class ReconcilerActor(BtcbotActor):
                         message.records,
                         venue_open=venue_open,
                         lookups=lookups,
-                        owned_prefix=self._prefix,
+                        owned_prefixes=self._prefixes,
                         known_client_ids=message.known_client_ids,
                         now_ms=clock.wall_ms(),
                         run_id=ctx.run_id,

@@ -106,7 +106,8 @@ def alerts(**kw: Any) -> int:
     from btcbot.lock import read_contention
     from btcbot.reports.alerts import contention_signals
 
-    found = derive_alerts(window, thresholds, contention_signals(read_contention(path), window.start))
+    contention = read_contention(settings.lock_dir, settings.resolved_account_scope)
+    found = derive_alerts(window, thresholds, contention_signals(contention, window.start))
     code = alerts_exit_code(found)
     render = alerts_json if args.as_json else alerts_text
     print(render(found, len(window.decisions), str(path), code))

@@ -83,14 +83,6 @@ def check_credentials(settings: Settings) -> CheckResult:
 _PATH_ACTION = "set STATE_DB_PATH to a file path in a writable directory on local storage"
 
 
-def resolve_db_path(raw: Path) -> Path:
-    """The absolute path the runtime would use; never raises (``check_db_path`` reports what is wrong)."""
-    try:
-        return raw.expanduser().resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11), or ~user with no home
-        return Path(os.path.abspath(raw))
-
-
 def check_db_path(db_path: Path) -> CheckResult:
     """The DB file (or the directory that will hold it) must be a writable place for a file; nothing is created.
 
@@ -185,21 +177,37 @@ def check_db_schema(db_path: Path, timeout_s: float = 3.0) -> CheckResult:
     return CheckResult("db_schema", Status.FAIL, str(err), "upgrade btcbot or use another STATE_DB_PATH", details)
 
 
-def check_instance_lock(db_path: Path, scope: str) -> CheckResult:
+def check_instance_lock(settings: Settings) -> CheckResult:
+    from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE
     from btcbot.lock import lock_path_for, lock_status
 
-    held, pid = lock_status(db_path, scope)
-    details: dict[str, object] = {"lock_file": str(lock_path_for(db_path, scope)), "scope": scope, "holder_pid": pid}
-    if not held:
-        return CheckResult("instance_lock", Status.PASS, f"free for scope {scope}", "none", details)
-    holder = f"PID {pid}" if pid is not None else "an unknown PID"
-    return CheckResult(
-        "instance_lock",
-        Status.WARN,
-        f"held by {holder}: a run/canary is active on scope {scope}",
-        "do not start a second instance; stop that process first if it should not be running",
-        details,
-    )
+    scope = settings.resolved_account_scope
+    held, pid = lock_status(settings.lock_dir, scope)
+    details: dict[str, object] = {
+        "lock_file": str(lock_path_for(settings.lock_dir, scope)),
+        "scope": scope,
+        "holder_pid": pid,
+        "state_db_path": str(settings.state_db_file),
+    }
+    if held:
+        holder = f"PID {pid}" if pid is not None else "an unknown PID"
+        return CheckResult(
+            "instance_lock",
+            Status.WARN,
+            f"held by {holder}: a run/canary is active on account scope {scope}",
+            "do not start a second instance for this account (any directory or DB); stop that process first if it "
+            "should not be running",
+            details,
+        )
+    message = f"free for account scope {scope}"
+    if (
+        scope == DEFAULT_ACCOUNT_SCOPE
+        and "account_scope" not in settings.model_fields_set
+        and settings.credentials_present
+    ):
+        # Not a warning: two accounts on one scope are refused by the lock, never mixed up.
+        message += " (ACCOUNT_SCOPE unset: a host that runs several accounts needs one ACCOUNT_SCOPE per account)"
+    return CheckResult("instance_lock", Status.PASS, message, "none", details)
 
 
 def check_intent_journal(db_path: Path) -> CheckResult:

@@ -50,23 +50,25 @@ def run_checks(
         checks.extend(skipped_db_checks(skip_reason, skip_action))
         return _report(checks, now, options)
 
-    db_path = local.resolve_db_path(settings.state_db_path)
-    scope = settings.resolved_account_scope
+    db_path = settings.state_db_file
     checks.append(local.check_config_ok())
     checks.append(local.check_arming(settings))
     checks.append(local.check_credentials(settings))
     path_check = local.check_db_path(settings.state_db_path)
     checks.append(path_check)
     usable = path_check.status is not Status.FAIL
-    if usable:
-        schema = _guarded("db_schema", lambda: local.check_db_schema(db_path, timeout_s=options.reader_timeout_s))
-        checks.append(schema)
-        checks.append(_guarded("instance_lock", lambda: local.check_instance_lock(db_path, scope)))
-        checks.append(_guarded("intent_journal", lambda: local.check_intent_journal(db_path)))
-    else:
-        # Nothing beside an unusable path can be probed meaningfully (a lock probe there would raise).
-        for name in ("db_schema", "instance_lock", "intent_journal"):
-            checks.append(CheckResult(name, Status.SKIP, "STATE_DB_PATH unusable: not evaluated", "see db_path"))
+
+    def beside_db(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+        # Nothing beside an unusable path can be probed meaningfully.
+        if not usable:
+            return CheckResult(name, Status.SKIP, "STATE_DB_PATH unusable: not evaluated", "see db_path")
+        return _guarded(name, check)
+
+    schema = beside_db("db_schema", lambda: local.check_db_schema(db_path, timeout_s=options.reader_timeout_s))
+    checks.append(schema)
+    # The lock is the account's (in LOCK_DIR), not the DB path's: it is probed whatever STATE_DB_PATH is.
+    checks.append(_guarded("instance_lock", lambda: local.check_instance_lock(settings)))
+    checks.append(beside_db("intent_journal", lambda: local.check_intent_journal(db_path)))
 
     if options.offline:
         checks.extend(

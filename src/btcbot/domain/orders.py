@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from btcbot.domain.account_scope import scope_key
+
 BOT_PREFIX = "btcbot"
 MAX_CLIENT_ORDER_ID_LEN = 50  # BTCTurk's limit for newOrderClientId
 
@@ -125,14 +127,17 @@ def client_order_id(account_scope: str, decision_key: str) -> str:
     The same decision key always yields the same id, so a restart that re-derives a decision finds the
     order it may already have placed instead of placing a second one.
     """
-    scope = "".join(ch for ch in account_scope if ch.isalnum())[:16] or "public"
     digest = hashlib.sha256(decision_key.encode()).hexdigest()[:20]
-    cid = f"{BOT_PREFIX}-{scope}-{digest}"
+    cid = f"{owned_prefix(account_scope)}{digest}"
     assert len(cid) <= MAX_CLIENT_ORDER_ID_LEN  # noqa: S101 - bounded by construction
     return cid
 
 
 def owned_prefix(account_scope: str) -> str:
-    """Client ids of this bot in this scope start with this."""
-    scope = "".join(ch for ch in account_scope if ch.isalnum())[:16] or "public"
-    return f"{BOT_PREFIX}-{scope}-"
+    """Client ids of this bot in this scope start with this; the trailing dash keeps ``pilot`` off ``pilot1``."""
+    return f"{BOT_PREFIX}-{scope_key(account_scope)}-"
+
+
+def owned_prefixes(account_scope: str, legacy_scope: str | None = None) -> tuple[str, ...]:
+    """Every prefix this scope recognises as its own: its own, and a pre-upgrade key-derived one if any."""
+    return tuple(owned_prefix(s) for s in (account_scope, legacy_scope) if s)

@@ -222,9 +222,9 @@ def run_replay(
     from btcbot.lock import InstanceLock
     from btcbot.replay.runtime_bridge import run_runtime
 
-    # Two replays into one DB would delete each other's file: the DB gets the same lock as a live run's.
+    # Two replays into one DB would delete each other's file; the lock is the DB's, not the account's.
     try:
-        with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+        with InstanceLock.for_output_db(settings.state_db_path):
             prepare_replay_db(settings.state_db_path)
             began = time.perf_counter()
             with gc_tuned_for_replay():

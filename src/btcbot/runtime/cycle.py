@@ -81,3 +81,5 @@ class CycleStats:
     submit_latencies_ms: tuple[float, ...] = ()
     reconcile_lag_ms: float | None = None
     alerts: tuple[str, ...] = field(default=())  # reason codes of alerts raised this cycle
+    # Open orders with this scope's prefix that this DB never placed, not adopted (btcbot.runtime.foreign_orders).
+    foreign_orders: tuple[OrderRecord, ...] = ()

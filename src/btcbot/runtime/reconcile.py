@@ -143,7 +143,7 @@ def reconcile(
     *,
     venue_open: Sequence[VenueOrder],
     lookups: Mapping[str, VenueOrder | None],
-    owned_prefix: str,
+    owned_prefixes: tuple[str, ...],
     known_client_ids: frozenset[str],
     now_ms: int,
     run_id: str,
@@ -199,7 +199,7 @@ def reconcile(
     adopted: list[OrderRecord] = []
     for v in venue_open:
         cid = v.client_order_id
-        if not cid or not cid.startswith(owned_prefix) or cid in known_client_ids:
+        if not cid or not cid.startswith(owned_prefixes) or cid in known_client_ids:
             continue
         adopted.append(
             adopted_record(v, run_id=run_id, cycle_id=cycle_id, now_ms=now_ms, ttl_seconds=default_ttl_seconds)

@@ -36,14 +36,15 @@ from btcbot.actors.strategy import StrategyActor
 from btcbot.actors.supervisor import ActorFactory, Supervisor
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import Clock
-from btcbot.domain.orders import OrderStatus, owned_prefix
+from btcbot.domain.orders import OrderStatus, owned_prefixes
 from btcbot.domain.rules import SymbolRules
 from btcbot.errors import ExchangeError
 from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
+from btcbot.runtime import foreign_orders
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
-from btcbot.runtime.records import decision_row, utc
+from btcbot.runtime.records import alert_row, decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.runtime.strategy import Strategy
 from btcbot.runtime.summary import Interruption, RunEnd, RunSummary, kv
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 
 STOP_CONFIRM_ATTEMPTS = 20
 STOP_CONFIRM_INTERVAL_S = 0.1
+STARTUP_ATTEMPTS = 3
+STARTUP_RETRY_WAIT_S = 0.5
 
 __all__ = ["FaultPlan", "RunResult", "RuntimeDeps", "RuntimeOptions", "StopControl", "new_run_id", "run_session"]
 
@@ -136,6 +139,7 @@ class RunResult:
     exit_code: int
     summary: RunSummary
     stuck_actors: list[str] = field(default_factory=list)
+    refusal: str | None = None  # why the run refused to arm (exit 2); the operator's message
 
 
 class _Aborted(Exception):
@@ -143,6 +147,10 @@ class _Aborted(Exception):
 
 
 class _Fatal(Exception):
+    pass
+
+
+class _Refused(Exception):
     pass
 
 
@@ -179,7 +187,10 @@ class _Session:
         self.view_may_lag = False  # a cycle's outcome was never received: the order manager may know more
         deps.stop.guard(deps.gate)
         self.venue_429s_at_start = deps.venue_429s() if deps.venue_429s is not None else 0
+        self.foreign_seen: set[str] = set()
+        self.refusal: str | None = None
         scope = self.s.resolved_account_scope
+        self.prefixes = owned_prefixes(scope, self.s.legacy_account_scope)
         rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
         sv = self.services
         factories: dict[str, ActorFactory] = {
@@ -187,7 +198,7 @@ class _Session:
             "reconciler": lambda: ReconcilerActor.start(
                 sv,
                 reader=deps.reader,
-                account_scope=scope,
+                owned_prefixes=self.prefixes,
                 min_interval_ms=self.s.reconcile_min_interval_ms,
                 default_ttl_seconds=self.ttl,
                 enabled=self.s.credentials_present,
@@ -197,9 +208,10 @@ class _Session:
                 gate=deps.gate,
                 gateway=deps.gateway,
                 store=deps.store,
-                account_scope=scope,
+                owned_prefixes=self.prefixes,
                 ttl_seconds=self.ttl,
                 max_open_orders_per_symbol=self.s.max_open_orders_per_symbol,
+                adopt_foreign_orders=options.adopt_foreign_orders,
             ),
             "risk_gate": lambda: RiskGateActor.start(
                 sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate
@@ -275,6 +287,53 @@ class _Session:
         self.live_orders = done.live_orders
         self.balances = done.free_balances
         self.summary.add(done.stats)
+        new = [r for r in done.stats.foreign_orders if r.client_order_id not in self.foreign_seen]
+        if new:
+            self.foreign_seen.update(r.client_order_id for r in new)
+            self.on_foreign_orders(done.ctx, new)
+
+    def on_foreign_orders(self, ctx: CycleContext, foreign: list[OrderRecord]) -> None:
+        """Another instance trades this account under this scope: refuse to arm, latch safe mode, or report."""
+        live = self.d.gate.live
+        refuse = live and ctx.purpose == "startup"
+        text = foreign_orders.explanation(foreign, self.s.resolved_account_scope, self.s.state_db_file)
+        now = self.d.clock.wall_ms()
+        outcome = SymbolOutcome(
+            "*", "refuse" if refuse else "none", rc.LOCK_FOREIGN_ORDERS, foreign_orders.decision_details(foreign)
+        )
+        row = decision_row(
+            outcome,
+            run_id=self.d.run_id,
+            cycle_id=ctx.cycle_id,
+            now_ms=now,
+            mode="live" if live else "observe",
+            trace_id=ctx.trace_id,
+        )
+        self.d.store.insert("decisions", [{**row, "decision_id": f"{row['decision_id']}:foreign_orders"}])
+        self.d.store.insert(
+            "alerts",
+            [
+                alert_row(
+                    run_id=self.d.run_id,
+                    now_ms=now,
+                    severity="critical" if live else "warning",
+                    kind="foreign_orders",
+                    reason_code=rc.LOCK_FOREIGN_ORDERS,
+                    message=text[:500],
+                    details={"client_order_ids": [r.client_order_id for r in foreign]},
+                )
+            ],
+        )
+        self.d.store.flush()
+        counts = self.summary.reason_counts
+        counts[rc.LOCK_FOREIGN_ORDERS] = counts.get(rc.LOCK_FOREIGN_ORDERS, 0) + 1
+        ids = ",".join(sorted(r.client_order_id for r in foreign))
+        self.summary.anomaly("foreign_orders", f"ids={ids} next: {foreign_orders.NEXT_ACTION}")
+        if refuse:
+            raise _Refused(foreign_orders.refusal_message(foreign, self.s.resolved_account_scope, self.s.state_db_file))
+        log.warning("%s", text)
+        if live:
+            self.supervisor.escalate(foreign_orders.ESCALATION_CAUSE, text[:500], ctx.cycle_id, ctx.trace_id)
 
     def check_liveness(self, cycle_id: int) -> None:
         now = time.monotonic()
@@ -310,14 +369,24 @@ class _Session:
             self.drain_failures(0)
         with start_span("startup_reconcile", root=True, attributes={"btcbot.run_id": self.d.run_id}) as span:
             ctx = self.ctx(0, "startup", trace_id_hex(span))
-            for attempt in range(3):
+            for attempt in range(1, STARTUP_ATTEMPTS + 1):
                 self.services.routes.tell("order_manager", RecoverOrders(ctx=ctx, trace=inject()))
                 try:
                     done = self.await_completion(0, "startup")
-                    break
                 except _Aborted:
-                    if attempt == 2:
-                        raise _Fatal("start-up reconciliation failed three times") from None
+                    if attempt == STARTUP_ATTEMPTS:
+                        raise _Fatal(f"start-up reconciliation failed {STARTUP_ATTEMPTS} times") from None
+                    continue
+                # Live, the venue must have been read before the first decision: it is the only check that sees
+                # another host trading this account (btcbot.runtime.foreign_orders).
+                if not (self.d.gate.live and rc.RECONCILE_FAILED in done.stats.alerts):
+                    break
+                if attempt == STARTUP_ATTEMPTS:
+                    raise _Fatal(
+                        f"start-up venue check failed {STARTUP_ATTEMPTS} times (open orders could not be read); "
+                        "nothing was placed"
+                    )
+                self.d.clock.wait(self.d.stop.graceful, STARTUP_RETRY_WAIT_S)
         self.absorb(done)
 
     def one_cycle(self, cycle_id: int) -> None:
@@ -425,6 +494,8 @@ class _Session:
             self.cleanup = self.cleanup or "skipped:stopped_at_once"
         except _Fatal as exc:
             self.summary.anomaly("run_aborted", kv(why=str(exc)))
+        except _Refused as exc:
+            self.refusal = str(exc)  # nothing was sent, and nothing is cancelled: the orders are not ours
 
     def end_state(self, stuck: list[str]) -> RunEnd:
         """Called once every actor has stopped (or was given up on)."""
@@ -433,7 +504,7 @@ class _Session:
             # A cycle's completion never arrived (stopped at once, aborted, timed out): the order manager wrote
             # every change of its ledger to the store, which is more recent than the session's last view.
             self.d.store.flush()
-            live = tuple(load_live_orders(self.d.store, owned_prefix(self.s.resolved_account_scope)))
+            live = tuple(load_live_orders(self.d.store, self.prefixes))
         stop = self.d.stop
         return RunEnd(
             live_orders=live,
@@ -446,6 +517,7 @@ class _Session:
                 self.o.command == "canary_once" and self.d.gate.decision.live and self.summary.placed == 0
             ),
             stuck_actors=tuple(stuck),
+            refused=self.refusal is not None,
         )
 
 
@@ -490,4 +562,4 @@ def run_session(options: RuntimeOptions, deps: RuntimeDeps) -> RunResult:
     # killed outright leaves none, but its cycles, decisions and orders all carry its run_id.
     deps.store.insert("runs", [{**run_row, "ended_at": utc(deps.clock.wall_ms()), "exit_code": code}])
     deps.store.flush()
-    return RunResult(exit_code=code, summary=session.summary, stuck_actors=stuck)
+    return RunResult(exit_code=code, summary=session.summary, stuck_actors=stuck, refusal=session.refusal)

@@ -1,7 +1,8 @@
 """The end-of-run summary: counters, latencies and anomalies, and the exit code they imply.
 
 One exit-code table for ``run``, ``canary`` and replay: 0 clean, 1 anomaly, 2 configuration/usage/refused (raised
-before a session starts), 130 interrupted by a signal. An interrupted run still lists every anomaly it has.
+before a session starts, or a start that refused to arm: ``btcbot.runtime.foreign_orders``), 130 interrupted by a
+signal. An interrupted run still lists every anomaly it has.
 
 The summary is printed as ``key=value`` lines; each anomaly also gets a line of its own,
 ``anomaly: <kind> key=value ...``, whose ``kind`` is stable (scripts key on it).
@@ -22,6 +23,7 @@ from btcbot.runtime.supervision import UNKNOWN_NEXT_ACTION, p95
 
 EXIT_OK = 0
 EXIT_ANOMALY = 1
+EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 
 # Failed reconciles in a row before the run is an anomaly. One failure is a blip the reconciler retries next cycle;
@@ -69,6 +71,7 @@ class RunEnd:
     interruption: Interruption | None = None
     canary_not_placed: bool = False  # an armed `canary once` that placed nothing
     stuck_actors: tuple[str, ...] = ()
+    refused: bool = False  # the start refused to arm (orders of this scope that this DB never placed)
 
 
 def _ids(records: Iterable[OrderRecord]) -> str:
@@ -176,6 +179,8 @@ class RunSummary:
             self.anomaly("actors_not_stopped", kv(actors=",".join(end.stuck_actors)))
         if end.interruption is not None:
             return EXIT_INTERRUPTED
+        if end.refused:
+            return EXIT_REFUSED
         return EXIT_ANOMALY if self.anomalies else EXIT_OK
 
     def lines(self) -> list[str]:

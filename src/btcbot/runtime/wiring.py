@@ -100,13 +100,13 @@ def execute(
     overridden = gates_overriding_env_file(env_file)
     note = f" env_overrides_env_file={','.join(overridden)}" if overridden else ""
     out(
-        f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons}"
-        + note
+        f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons} "
+        f"account_scope={settings.resolved_account_scope} state_db_path={settings.state_db_file}" + note
     )
     stop = StopControl()
     stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
     try:
-        with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+        with InstanceLock.for_settings(settings):
             store = StateStore(settings.state_db_path)
             store.migrate()
             exchange = BtcturkExchange.from_settings(settings)
@@ -135,4 +135,8 @@ def execute(
     for line in result.summary.lines():
         out(line)
     out(f"exit_code={result.exit_code}")
+    if result.refusal is not None:
+        from btcbot.errors import OperatorActionRequired
+
+        raise OperatorActionRequired(result.refusal)
     return result
