@@ -82,7 +82,7 @@ KILL_SWITCH_CANCEL_FAILED: Final = "kill_switch:cancel_failed"  # an owned order
 # UNKNOWN orders (issue 11).
 ORDER_SEND_FAILED: Final = "order:send_failed"  # provably never left the process (connection refused): NOT_SENT
 
-# Instance lock: a second instance for the same DB/account scope was refused.
+# Instance lock: a second instance for the same account scope was refused.
 LOCK_INSTANCE_HELD: Final = "lock:instance_held"
 
 # Operator clean-up (`btcbot orders cancel-all`): cancels this scope's own open orders, never submits.

@@ -19,7 +19,6 @@ from btcbot import reason_codes as rc
 from btcbot.arming import ArmingGate
 from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange
-from btcbot.runtime.session import RuntimeOptions
 from btcbot.storage import StateStore, open_reader
 from btcbot.storage.intent_journal import find_journals, read_journal
 
@@ -51,7 +50,7 @@ def _env(harness) -> dict[str, str]:
     return env
 
 
-def _canary(env: dict[str, str], max_cycles: int) -> subprocess.Popen[str]:
+def _canary(env: dict[str, str], max_cycles: int, *flags: str) -> subprocess.Popen[str]:
     argv = [
         sys.executable,
         "-m",
@@ -68,6 +67,7 @@ def _canary(env: dict[str, str], max_cycles: int) -> subprocess.Popen[str]:
         "0.2",
         "--max-cycles",
         str(max_cycles),
+        *flags,
     ]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -132,18 +132,16 @@ def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
     assert orders == {crashed_cid: "OPEN"}
     assert refused == [(rc.LOCK_FOREIGN_ORDERS, "refuse")]
 
-    # The operator vouches for it (--adopt-foreign-orders): adopted, managed, and still nothing new placed.
-    adopting = harness.run(
-        harness.armed(ttl_seconds=60, cancel_open_orders_on_stop=False),
-        RuntimeOptions(command="canary_loop", max_cycles=3, cycle_seconds=0.05, adopt_foreign_orders=True),
-    )
-    assert adopting.result.exit_code == 1  # the orphan is an anomaly the operator must see
-    assert adopting.result.summary.orphans == 1
+    # The operator vouches for it: adopted, managed, and still nothing new placed.
+    adopting = _canary(env, 3, "--adopt-foreign-orders")
+    out, _ = adopting.communicate(timeout=60)
+    assert adopting.returncode == 1, out  # the orphan is an anomaly the operator must see
+    assert "orphans=1" in out
 
     posts = _posts(harness)
     assert len(posts) == 2
-    run_id = adopting.result.summary.run_id
     with open_reader(settings.state_db_path) as con:
+        ((run_id,),) = con.execute("SELECT run_id FROM runs WHERE exit_code = 1").fetchall()
         orders = dict(con.execute("SELECT client_order_id, status FROM orders").fetchall())
         events = con.execute("SELECT client_order_id, event FROM order_events ORDER BY ts").fetchall()
         alerts = [r[0] for r in con.execute("SELECT reason_code FROM alerts WHERE run_id = ?", [run_id]).fetchall()]

@@ -80,7 +80,7 @@ def judge(records, *, venue_open=(), lookups=None, now_ms=NOW_MS + 10):
         records,
         venue_open=list(venue_open),
         lookups=lookups if lookups is not None else {},
-        owned_prefix="btcbot-s-",
+        owned_prefixes=("btcbot-s-",),
         known_client_ids=frozenset(r.client_order_id for r in records),
         now_ms=now_ms,
         run_id="r",
