@@ -20,6 +20,7 @@ from btcbot.errors import TransientError
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.runtime.lifecycle import advance, new_intent_record, order_row
 from btcbot.runtime.session import RuntimeOptions
+from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.sim.auth import Credential
 from btcbot.storage import StateStore
@@ -104,12 +105,17 @@ def test_observe_only_reports_foreign_orders_without_adopting_them(harness: Any)
 def test_with_the_adoption_flag_the_orders_are_adopted_and_managed(harness: Any) -> None:
     first = harness.run(_instance(harness, "host-a"), _loop(max_cycles=1))
     ((cid, xid),) = first.rows("SELECT client_order_id, exchange_order_id FROM orders WHERE status = 'OPEN'")
-    b = _instance(harness, "host-b", cancel_open_orders_on_stop=True)
-    adopting = harness.run(b, _loop(adopt_foreign_orders=True))
+    b = _instance(harness, "host-b", ttl_seconds=1)
+    # Runs until nothing of this scope is live: the adopted order must be managed (its TTL) for that to happen.
+    options = RuntimeOptions(
+        command="canary_loop", max_cycles=200, cycle_seconds=0.05, until_idle=True, adopt_foreign_orders=True
+    )
+    strategy = CanaryStrategy(Decimal(150), b.canary_offset_bps, first_cycle_only=True)
+    adopting = harness.run(b, options, strategy=strategy)
     assert adopting.result.exit_code == 1 and adopting.result.summary.orphans == 1  # adopted, and reported
-    assert len(_posts(harness)) == 1  # its order covers the symbol: nothing new placed
+    assert len(_posts(harness)) == 1  # its order covered the symbol: nothing new placed
     deletes = [w for w in harness.writes() if w["method"] == "DELETE"]
-    assert len(deletes) == 1  # cancel-on-stop now manages it
+    assert len(deletes) == 1  # cancelled at its TTL
     status = {o.exchange_order_id: o.status for o in harness.venue_orders(b)}
     assert status[xid] is VenueOrderStatus.CANCELED
     assert adopting.rows("SELECT event FROM order_events WHERE client_order_id = ? ORDER BY ts", [cid])[0] == (

@@ -27,8 +27,9 @@ def test_banner_names_gates_overriding_the_env_file(
         monkeypatch.setenv(key, value)
     settings = load_settings(env_file)
     # The lock is held, so the run stops right after the banner: nothing reaches the exchange.
-    with InstanceLock(settings.state_db_path, settings.resolved_account_scope):
+    with InstanceLock.for_settings(settings):
         code = main(["run", "--once", "--dry-run", "--env-file", str(env_file)])
     assert code == 2
     (banner,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("btcbot run: run_id=")]
     assert ("env_overrides_env_file=DRY_RUN" in banner) is named
+    assert f"account_scope=default state_db_path={(tmp_path / 'state.db').resolve()}" in banner
