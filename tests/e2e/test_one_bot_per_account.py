@@ -82,7 +82,7 @@ def _wait_for_post(sim: Simulator, trader: subprocess.Popen[str]) -> None:
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)  # graceful: finish the step, cancel own orders, flush, exit 0
+        proc.send_signal(signal.SIGTERM)  # graceful: finish the step, cancel own orders, flush, exit 130
     try:
         out, err = proc.communicate(timeout=60)
     finally:
@@ -119,7 +119,7 @@ def test_two_processes_from_two_directories_on_one_account(sim: Simulator, tmp_p
     assert str(winner_db) in err  # which instance to stop, and where its state is
     assert "Traceback" not in err
     assert not (tmp_path / f"ops-{loser}" / "var").exists()  # refused before touching a DB or the exchange
-    assert code == 0, w_out + w_err
+    assert code == 130 and "cleanup=cancelled:1 left_open=0" in w_out, w_out + w_err  # stopped by us, cleanly
     assert f"state_db_path={winner_db}" in w_out.splitlines()[0]  # the banner shows the DB, resolved
     assert len(_writes(sim, "POST")) == 1  # exactly one instance traded, exactly once
     assert len(_writes(sim, "DELETE")) == 1  # and cancelled only its own order on stop
@@ -135,7 +135,7 @@ def test_another_host_on_the_same_account_is_refused_by_the_venue_check(sim: Sim
         still_trading = a.poll() is None
     finally:
         code, a_out, a_err = _stop(a)
-    assert still_trading and code == 0, a_out + a_err
+    assert still_trading and code == 130 and "left_open=0" in a_out, a_out + a_err
     assert b.returncode == 2, b_out + b_err
     with open_reader(tmp_path / "host-a" / "var" / "btcbot_state.db") as con:
         ((cid, xid),) = con.execute("SELECT client_order_id, exchange_order_id FROM orders").fetchall()
@@ -172,7 +172,7 @@ def test_a_hard_linked_db_is_the_same_account(sim: Simulator, tmp_path: Path) ->
         code, out, err = _stop(holder)
     assert second.returncode == 2, second.stdout + second.stderr
     assert f"PID {holder.pid}" in second.stderr and "Traceback" not in second.stderr
-    assert code == 0, out + err
+    assert code == 130 and "anomaly: interrupted signal=SIGTERM" in out, out + err
 
 
 def test_colliding_scope_spellings_are_refused_and_paths_are_shown_resolved(tmp_path: Path) -> None:

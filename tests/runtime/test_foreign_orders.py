@@ -175,7 +175,8 @@ def test_rotating_the_api_key_keeps_earlier_orders_visible(harness: Any) -> None
     harness.sim.core.credentials[new_key] = Credential(new_key, new_secret, harness.sim.user_id)
     rotated = s.model_copy(update={"btcturk_api_key": SecretStr(new_key), "btcturk_api_secret": SecretStr(new_secret)})
     again = harness.run(rotated, _loop())
-    assert again.result.exit_code == 0, again.result.summary.anomalies
+    # The only anomaly: the order is still open at the end (cancel-on-stop is off), as it should be.
+    assert [a.kind for a in again.result.summary.anomalies] == ["open_at_end"]
     assert len(_posts(harness)) == 1  # the earlier order is still this scope's: no second order
     codes = again.rows("SELECT reason_code FROM decisions WHERE run_id = ?", [again.result.summary.run_id])
     assert codes == [(rc.STRATEGY_ORDER_ACTIVE,)] * 2
@@ -187,7 +188,7 @@ def test_orders_of_the_key_derived_scope_before_the_upgrade_are_still_this_insta
     known = _place(s, client_order_id(legacy, "placed-by-the-previous-release"))
     _remember(s, known, OrderStatus.OPEN)
     run = harness.run(s, _loop())
-    assert run.result.exit_code == 0, run.result.summary.anomalies
+    assert [a.kind for a in run.result.summary.anomalies] == ["open_at_end"]  # left open: cancel-on-stop is off
     assert len(_posts(harness)) == 1  # loaded from the DB and managed: no second order on the symbol
     # One the DB never placed, under that same old prefix, is foreign like any other.
     _place(s, client_order_id(legacy, "another-db-of-the-previous-release"))
@@ -213,7 +214,8 @@ def test_live_never_decides_before_the_venue_was_read(harness: Any) -> None:
     s = _instance(harness, "host-a")
     down = harness.run(s, _loop(), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=10**6))
     assert down.result.exit_code == 1 and down.result.summary.cycles == 0
-    assert any("start-up venue check failed" in a for a in down.result.summary.anomalies)
+    assert any("start-up venue check failed" in a.detail for a in down.result.summary.anomalies)
+    assert any(a.kind == "reconcile_failing" for a in down.result.summary.anomalies)
     assert _posts(harness) == []
     blip = harness.run(s, _loop(max_cycles=1), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=1))
     assert blip.result.summary.cycles == 1 and len(_posts(harness)) == 1  # a transient failure is retried

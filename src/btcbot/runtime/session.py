@@ -381,6 +381,7 @@ class _Session:
                 # another host trading this account (btcbot.runtime.foreign_orders).
                 if not (self.d.gate.live and rc.RECONCILE_FAILED in done.stats.alerts):
                     break
+                self.absorb(done)  # each failed look counts towards the reconcile_failing anomaly
                 if attempt == STARTUP_ATTEMPTS:
                     raise _Fatal(
                         f"start-up venue check failed {STARTUP_ATTEMPTS} times (open orders could not be read); "
