@@ -19,7 +19,8 @@ from btcbot.doctor.runner import DoctorOptions, run_checks
 from btcbot.settings import load_settings
 
 OFFLINE = DoctorOptions("24h", 86400, offline=True)
-DEPENDENT = ("db_schema", "instance_lock", "intent_journal", "slo_max_drawdown_ratio", "unknown_orders")
+DEPENDENT = ("db_schema", "intent_journal", "slo_max_drawdown_ratio", "unknown_orders")
+# The instance lock is the account scope's (in LOCK_DIR), so it is probed whatever STATE_DB_PATH is.
 
 
 def _file(path: Path) -> Path:
@@ -74,6 +75,7 @@ def test_odd_db_path_is_a_fail_with_a_reason(case: str, tmp_path: Path) -> None:
     assert expected in by["db_path"].reason and by["db_path"].action != "none"
     for name in DEPENDENT:
         assert by[name].status is Status.SKIP and "STATE_DB_PATH unusable" in by[name].reason
+    assert by["instance_lock"].status is Status.PASS
     assert report.exit_code == 2
 
 

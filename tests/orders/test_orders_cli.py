@@ -104,7 +104,7 @@ def test_symbol_filter_cancels_only_that_symbol(venue: Any) -> None:
 _HOLDER = """
 import sys
 from btcbot.lock import InstanceLock
-InstanceLock(sys.argv[1], sys.argv[2]).acquire()
+InstanceLock.for_scope(sys.argv[1], sys.argv[2]).acquire()
 print("locked", flush=True)
 sys.stdin.read()
 """
@@ -112,9 +112,10 @@ sys.stdin.read()
 
 def test_cancel_all_refuses_while_a_run_holds_the_lock(venue: Any) -> None:
     venue.place(venue.own_cid("held"))
-    scope = venue.settings().resolved_account_scope
+    settings = venue.settings()
+    scope, locks = settings.resolved_account_scope, settings.lock_dir
     holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(venue.db), scope], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLDER, str(locks), scope], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
@@ -125,7 +126,7 @@ def test_cancel_all_refuses_while_a_run_holds_the_lock(venue: Any) -> None:
         holder.kill()
         holder.wait(timeout=10)
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    assert f"PID {holder.pid}" in refused.stderr and str(lock_path_for(venue.db, scope)) in refused.stderr
+    assert f"PID {holder.pid}" in refused.stderr and str(lock_path_for(locks, scope)) in refused.stderr
     assert "Traceback" not in refused.stderr
     assert venue.writes("DELETE") == []
     assert listed.returncode == 0 and "open_at_venue=1" in listed.stdout

@@ -70,7 +70,10 @@ def test_every_rollback_command_runs_against_the_simulator(venue: Any) -> None:
     base_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "BTCTURK_")) and k.upper() not in _OWN
     }
-    base_env.update({"PATH": path, "PYTHONDONTWRITEBYTECODE": "1", "OTEL_SDK_DISABLED": "true"})
+    # LOCK_DIR is the test's own (tests/conftest.py), never the developer's home.
+    base_env.update(
+        {"PATH": path, "PYTHONDONTWRITEBYTECODE": "1", "OTEL_SDK_DISABLED": "true", "LOCK_DIR": os.environ["LOCK_DIR"]}
+    )
 
     def sh(script: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
