@@ -46,7 +46,6 @@ AdoptForeignOrders = Annotated[
 ]
 
 
-
 def window_text(value: object) -> object:
     """A ``--window`` value checked the doctor's way (``90s``, ``30m``, ``24h``, ``7d``, bare seconds)."""
     if value is None or isinstance(value, bool):

@@ -36,7 +36,6 @@ _NONE = "-"
 _ALARM_PREFIXES = ("market_data:", "supervisor:", "order:unknown", "order:rejected", "order:send_failed")
 _GOOD = ("order:submitted", "dry_run:would_submit")
 _STOP = object()
-_CLOSE_TIMEOUT_S = 5.0
 
 
 def _ms(value: float | None) -> str:
@@ -117,8 +116,11 @@ def panel(view: CycleView) -> RenderableType:
 class LiveLine:
     """``with LiveLine(sys.stdout) as line: ... on_cycle=line.show``; renders off the cycle loop's thread."""
 
-    def __init__(self, stream: TextIO, *, tty: bool | None = None, max_pending: int = 64) -> None:
+    def __init__(
+        self, stream: TextIO, *, tty: bool | None = None, max_pending: int = 64, close_timeout_s: float = 5.0
+    ) -> None:
         self._stream = stream
+        self._close_timeout_s = close_timeout_s
         self._tty = stream.isatty() if tty is None else tty
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
         self._thread = threading.Thread(target=self._render_all, name="btcbot-live-line", daemon=True)
@@ -143,15 +145,20 @@ class LiveLine:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Show what is queued and stop; bounded, so a display stuck on a blocked pipe never keeps the process
+        from printing its summary (the stuck thread is a daemon). Safe to call again."""
         with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=_CLOSE_TIMEOUT_S)
-        # Bounded: a display stuck on a blocked pipe must not keep the process from printing its summary.
-        self._thread.join(_CLOSE_TIMEOUT_S)
+            self._queue.put(_STOP, timeout=self._close_timeout_s)
+        self._thread.join(self._close_timeout_s)
         if self._live is not None:
             try:
                 self._live.stop()
             except Exception:  # the display is never a reason to lose the run's summary
                 log.warning("the live display did not close cleanly", exc_info=True)
+            self._live = None
         if self.dropped:
             log.warning("the per-cycle display fell behind: %d cycle view(s) not shown", self.dropped)
 

@@ -114,7 +114,9 @@ def _instance(con: Connection, lock: tuple[bool, int | None]) -> Instance:
     if latest is None:
         return Instance(held, pid, None, None, None, 0, None, None, None)
     run_id, cycles, first, last, mode = latest
-    ended = con.execute("SELECT ended_at, exit_code FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    ended = con.execute(
+        "SELECT ended_at, exit_code FROM runs WHERE run_id = ? AND ended_at IS NOT NULL", [run_id]
+    ).fetchone()
     if held and ended is not None:
         # The newest recorded run has ended: the lock's holder has not recorded a cycle yet.
         return Instance(True, pid, None, None, None, 0, None, None, None)

@@ -161,9 +161,7 @@ def _instance_text(report: StatusReport) -> Text:
             f"  last run {i.run_id}: {i.cycles} cycle(s), last at {_iso(i.last_cycle_at)}, "
             "ended without a run record (killed?)"
         )
-    return head.append(
-        f"  last run {i.run_id}: {i.cycles} cycle(s), ended {_iso(i.ended_at)}, exit_code={i.exit_code}"
-    )
+    return head.append(f"  last run {i.run_id}: {i.cycles} cycle(s), ended {_iso(i.ended_at)}, exit_code={i.exit_code}")
 
 
 def _cycles_table(report: StatusReport) -> Table:
