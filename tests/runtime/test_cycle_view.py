@@ -33,7 +33,7 @@ ARMED: dict[str, Any] = {
     "kill_switch": False,
     "safe_mode": False,
     "btcturk_api_key": "k",
-    "btcturk_api_secret": "s",
+    "btcturk_api_secret": "cw==",  # base64, as BTCTurk secrets are
 }
 BOOK_AGE_MS = 250
 
@@ -67,8 +67,8 @@ def cycles_table(deps: RuntimeDeps) -> list[tuple[Any, ...]]:
 
 def test_live_update_to_order_is_the_book_age_when_the_order_leaves(tmp_path: Path) -> None:
     deps, venue, views = session(tmp_path, armed=True)
-    result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=1.0, cancel_on_exit=False), deps)
-    assert result.exit_code == 0 and venue.write_attempts == ["submit"]
+    result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=1.0), deps)
+    assert result.exit_code == 0 and venue.write_attempts == ["submit", "cancel"]  # the cancel: at the stop
     assert [v.cycle_id for v in views] == [1, 2, 3]
     # Cycle 1 sends the order; the next two find it resting (TTL 60 s) and send nothing.
     assert [v.update_to_order_ms for v in views] == [BOOK_AGE_MS, None, None]
@@ -122,9 +122,9 @@ def test_a_failing_display_never_stops_the_run(tmp_path: Path, caplog: pytest.Lo
 
     deps.on_cycle = broken
     with caplog.at_level(logging.WARNING, logger="btcbot.runtime.session"):
-        result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=1.0, cancel_on_exit=False), deps)
+        result = run_session(RuntimeOptions(max_cycles=3, cycle_seconds=1.0), deps)
     assert result.exit_code == 0 and result.summary.cycles == 3 and calls == [1, 2, 3]
-    assert venue.write_attempts == ["submit"]
+    assert venue.write_attempts == ["submit", "cancel"]
     assert "per-cycle display failed" in caplog.text
 
 
