@@ -166,18 +166,19 @@ def _instance_text(report: StatusReport) -> Text:
 
 def _cycles_table(report: StatusReport) -> Table:
     t = Table(title="last cycles (newest first)", title_justify="left", box=None, padding=(0, 2))
-    for name in ("started (UTC)", "cycle", "mode", "reasons", "cycle ms", "update→order ms", "reconcile lag ms"):
-        t.add_column(name, justify="right" if name.endswith("ms") or name == "cycle" else "left")
+    for name in ("started (UTC)", "cycle", "mode", "cycle ms", "update→order ms", "reconcile lag ms"):
+        t.add_column(name, justify="right" if name.endswith("ms") or name == "cycle" else "left", no_wrap=True)
+    t.add_column("reasons", overflow="fold")  # last and folded: a reason code is never cut short
     for c in report.db.last_cycles if report.db else ():
         reasons = " ".join(f"{s}={code}" for s, code in c.reasons) or c.outcome_reason_code
         t.add_row(
-            utc_iso(c.started_at),
+            c.started_at.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3],
             str(c.cycle_id),
             c.mode,
-            reasons,
             _num(c.duration_ms),
             _num(c.update_to_order_ms),
             _num(c.reconcile_lag_ms),
+            reasons,
         )
     return t
 
