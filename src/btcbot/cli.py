@@ -33,6 +33,7 @@ from btcbot.commands import (
     reports,
     run,
     sim,
+    status,
     traces,
     version,
 )
@@ -55,6 +56,11 @@ _ALERTS_EXIT_CODES: ExitCodes = (
     (1, "warnings open"),
     (2, "a critical alert is open, or a usage/configuration error"),
 )
+_STATUS_EXIT_CODES: ExitCodes = (
+    (0, "shown"),
+    (2, "the state DB could not be read, or a usage/configuration error"),
+    (130, "interrupted (Ctrl-C), which is how --watch ends without --count"),
+)
 _TRACES_EXIT_CODES: ExitCodes = (
     (0, "shown, or the sink is empty"),
     (1, "the requested trace id is not in the sink"),
@@ -70,6 +76,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("canary", "loop"), canary.CanaryLoopArgs, canary.loop, _RUNTIME_EXIT_CODES),
     Command(("orders", "list"), orders.OrdersListArgs, orders.list_orders),
     Command(("orders", "cancel-all"), orders.OrdersCancelAllArgs, orders.cancel_all, orders.CANCEL_ALL_EXIT_CODES),
+    Command(("status",), status.StatusArgs, status.status, _STATUS_EXIT_CODES),
     Command(("stage7-report",), reports.ReportArgs, reports.report),
     Command(("stage7-export",), reports.ExportArgs, reports.export),
     Command(("stage7-alerts",), reports.AlertsArgs, reports.alerts, _ALERTS_EXIT_CODES),

@@ -36,6 +36,8 @@ from btcbot.errors import ConfigError
 REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
 REAL_BTCTURK_WS_URL = "wss://ws-feed-pro.btcturk.com"
 REQUIRED_ACK = "I_UNDERSTAND"
+LOG_FILE_OFF = "off"
+DEFAULT_LOG_FILE_NAME = "btcbot.log"
 
 
 def _strict_bool(value: object) -> bool:
@@ -187,6 +189,10 @@ class Settings(BaseSettings):
     # The instance locks, one file per account scope; absolute, so no working directory or DB path changes it.
     lock_dir: Path = Field(default_factory=default_lock_dir)
     log_level: LogLevel = LogLevel.INFO
+    # Runtime logs (run, canary) are also written here, rotated: empty = btcbot.log beside the DB, "off" = stderr only.
+    log_file: str = ""
+    log_file_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    log_file_backups: int = Field(default=5, gt=0)
 
     # ----- doctor SLO thresholds -----
     doctor_window: str = "24h"
@@ -333,6 +339,14 @@ class Settings(BaseSettings):
     @property
     def state_dir(self) -> Path:
         return self.state_db_file.parent
+
+    @property
+    def log_file_path(self) -> Path | None:
+        """Where runtime logs are kept: LOG_FILE, or ``btcbot.log`` beside the DB; None when LOG_FILE=off."""
+        value = self.log_file.strip()
+        if value.lower() == LOG_FILE_OFF:
+            return None
+        return Path(value).expanduser().resolve() if value else self.state_dir / DEFAULT_LOG_FILE_NAME
 
 
 SECRET_FIELDS = frozenset({"btcturk_api_key", "btcturk_api_secret", "otel_exporter_otlp_headers"})

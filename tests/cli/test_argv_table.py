@@ -20,7 +20,10 @@ MISTAKES = ("unknown", "misspelled", "duplicate", "no_value", "wrong_type", "pos
 
 # Flags a command needs besides its required ones to be a valid command line (a model-level rule), with
 # alternatives: run takes exactly one of --once and --loop.
-_BASE_EXTRA: dict[tuple[str, ...], list[list[str]]] = {("run",): [["--once"], ["--loop"]]}
+_BASE_EXTRA: dict[tuple[str, ...], list[list[str]]] = {
+    ("run",): [["--once"], ["--loop"]],
+    ("status",): [["--watch"]],  # --interval and --count go with --watch
+}
 
 
 def _tokens(flag: Flag) -> list[str]:

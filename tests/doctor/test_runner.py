@@ -24,6 +24,7 @@ NAMES = [
     "db_schema",
     "instance_lock",
     "intent_journal",
+    "log_file",
     "exchange_connectivity",
     "clock_offset",
     "symbols_tradable",
@@ -62,7 +63,7 @@ def test_verdict_and_exit_code(statuses: list[Status], expected: Status, code: i
 def test_offline_skips_network_and_never_passes_it(make_settings: Callable[..., Settings]) -> None:
     report = run_checks(make_settings(), None, DoctorOptions("24h", 86400, offline=True), probe=_never_called)
     assert [c.name for c in report.checks] == NAMES
-    net = [c for c in report.checks if c.name in NAMES[7:11]]
+    net = [c for c in report.checks if c.name in NAMES[8:12]]
     assert {c.status for c in net} == {Status.SKIP}
     assert all("--offline" in c.reason for c in net)
 
@@ -89,7 +90,7 @@ def test_absent_db_skips_slos_as_reduced_confidence(kit: Any, make_settings: Cal
     report = run_checks(settings, None, OPTS, probe=lambda s: kit.facts())
     by = {c.name: c for c in report.checks}
     assert by["db_schema"].status is Status.SKIP
-    for name in NAMES[11:]:
+    for name in NAMES[12:]:
         assert by[name].status is Status.SKIP and "reduced confidence" in by[name].reason
     assert report.status is Status.PASS
 

@@ -76,6 +76,8 @@ COMMANDS: dict[str, Cmd] = {
     "stage7-report": Cmd("reports", ("stage7-report", "--last", "20")),
     "stage7-alerts": Cmd("reports", ("stage7-alerts", "--last", "50")),
     "stage7-export": Cmd("reports", ("stage7-export", "--last", "50", "--out", "artifacts/export.jsonl", "--force")),
+    "status": Cmd("status", ("status",)),
+    "status --json": Cmd("status", ("status", "--json")),
     "traces": Cmd("traces", ("traces", "--last", "3")),
     "record": Cmd("replay", ("record", "--duration", "1", "--out", "artifacts/rec.jsonl.gz"), needs_sim=True),
     "backtest": Cmd("replay", ("backtest", "--json")),

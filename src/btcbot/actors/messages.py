@@ -65,6 +65,8 @@ class RiskAssessed:
     ctx: CycleContext
     verdicts: tuple[RiskVerdict, ...]
     market_data_ages: tuple[tuple[str, float | None], ...]
+    # Each fresh book's local receipt (monotonic ns): the start of the cycle's update-to-order figure.
+    book_received_ns: tuple[tuple[str, int], ...]
     outcomes: tuple[SymbolOutcome, ...]
     trace: Carrier
 

@@ -41,6 +41,13 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 
 
+def with_update_to_order(stats: CycleStats, now_ns: int, received_ns: int | None) -> CycleStats:
+    """The cycle's first order (sent or would-be) sets ``update_to_order_ms``; see ``CycleStats``."""
+    if received_ns is None or stats.update_to_order_ms is not None:
+        return stats
+    return replace(stats, update_to_order_ms=max(0.0, (now_ns - received_ns) / 1e6))
+
+
 class OrderManagerActor(BtcbotActor):
     actor_name = "order_manager"
 
@@ -103,6 +110,7 @@ class OrderManagerActor(BtcbotActor):
         ctx = msg.ctx
         outcomes = list(msg.outcomes)
         ages = dict(msg.market_data_ages)
+        received = dict(msg.book_received_ns)
         stats = CycleStats()
         for verdict in msg.verdicts:
             for intent in verdict.approved:
@@ -110,7 +118,9 @@ class OrderManagerActor(BtcbotActor):
                 if late is not None:
                     outcomes.append(late)
                     continue
-                outcome, stats = self._place(ctx, intent, ages.get(verdict.symbol), stats, msg.trace)
+                outcome, stats = self._place(
+                    ctx, intent, ages.get(verdict.symbol), received.get(verdict.symbol), stats, msg.trace
+                )
                 outcomes.append(outcome)
         if ctx.kill_switch:
             stats = self._cancel_all(ctx, msg.trace, protective=True, stats=stats)
@@ -146,7 +156,13 @@ class OrderManagerActor(BtcbotActor):
         )
 
     def _place(
-        self, ctx: CycleContext, intent: OrderIntent, age: float | None, stats: CycleStats, trace: dict[str, str]
+        self,
+        ctx: CycleContext,
+        intent: OrderIntent,
+        age: float | None,
+        received_ns: int | None,
+        stats: CycleStats,
+        trace: dict[str, str],
     ) -> tuple[SymbolOutcome, CycleStats]:
         details: tuple[tuple[str, str], ...] = (
             ("side", intent.side.value),
@@ -166,7 +182,10 @@ class OrderManagerActor(BtcbotActor):
                     age,
                     cid,
                 ),
-                replace(stats, would_submit=stats.would_submit + 1),
+                replace(
+                    with_update_to_order(stats, self.services.clock.monotonic_ns(), received_ns),
+                    would_submit=stats.would_submit + 1,
+                ),
             )
         now = self._now()
         record = new_intent_record(
@@ -187,10 +206,12 @@ class OrderManagerActor(BtcbotActor):
         )
         metrics = get_metrics()
         attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": cid, "btcbot.symbol": intent.symbol}
+        timed = stats
         with start_span("order_submit", carrier=trace, attributes=attrs) as span:
             try:
                 token: WriteToken = self._gate.submit_token()
                 sent_ns = self.services.clock.monotonic_ns()
+                timed = with_update_to_order(stats, sent_ns, received_ns)
                 record = advance(record, S.INTENT, self._now(), submitted_ms=self._now())
                 ack = self._gateway.submit_order(intent, token)
             except NotArmedError as exc:
@@ -201,7 +222,7 @@ class OrderManagerActor(BtcbotActor):
                     intent.symbol, "refuse", rc.ORDER_NOT_SENT, (*details, ("why", str(exc)[:200])), age, cid
                 ), stats
             except ExchangeError as exc:
-                return self._submit_failed(ctx, record, exc, details, age, stats, span)
+                return self._submit_failed(ctx, record, exc, details, age, timed, span)
             latency = (self.services.clock.monotonic_ns() - sent_ns) / 1e6
             span.set_attribute("btcbot.order.exchange_id", ack.exchange_order_id)
         now = self._now()
@@ -221,7 +242,7 @@ class OrderManagerActor(BtcbotActor):
                 cid,
             ),
             replace(
-                stats,
+                timed,
                 submitted=stats.submitted + 1,
                 acknowledged=stats.acknowledged + 1,
                 submit_latencies_ms=(*stats.submit_latencies_ms, latency),

@@ -64,6 +64,7 @@ class RiskGateActor(BtcbotActor):
                 ctx=ctx,
                 verdicts=tuple(approved),
                 market_data_ages=tuple(ages.items()),
+                book_received_ns=tuple((fb.symbol, fb.book.received_monotonic_ns) for fb in message.fresh),
                 outcomes=tuple(outcomes),
                 trace=trace,
             ),

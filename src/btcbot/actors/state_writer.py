@@ -62,6 +62,8 @@ class StateWriterActor(BtcbotActor):
                         duration_ms=duration,
                         outcome_reason_code=cycle_reason([o.reason_code for o in outcomes]),
                         trace_id=ctx.trace_id,
+                        reconcile_lag_ms=message.stats.reconcile_lag_ms,
+                        update_to_order_ms=message.stats.update_to_order_ms,
                     )
                 ],
             )

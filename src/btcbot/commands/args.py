@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from btcbot.doctor.window import parse_window
 from btcbot.errors import UsageError
 
 
@@ -43,6 +44,19 @@ AdoptForeignOrders = Annotated[
         )
     ),
 ]
+
+
+def window_text(value: object) -> object:
+    """A ``--window`` value checked the doctor's way (``90s``, ``30m``, ``24h``, ``7d``, bare seconds)."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value)  # a Python caller may pass seconds as an int
+    try:
+        parse_window(text)
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix("--window ")) from None
+    return text
+
 
 _M = TypeVar("_M", bound=BaseModel)
 

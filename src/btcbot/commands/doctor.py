@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs, window_text
 from btcbot.doctor.window import parse_window
-from btcbot.errors import ConfigError, UsageError
+from btcbot.errors import ConfigError
 
 
 class DoctorArgs(CommandArgs):
@@ -27,14 +27,7 @@ class DoctorArgs(CommandArgs):
     @field_validator("window", mode="before")
     @classmethod
     def _window(cls, value: object) -> object:
-        if value is None or isinstance(value, bool):
-            return value
-        text = str(value)  # a Python caller may pass seconds as an int
-        try:
-            parse_window(text)
-        except UsageError as exc:
-            raise ValueError(str(exc).removeprefix("--window ")) from None
-        return text
+        return window_text(value)
 
 
 def doctor(**kwargs: Any) -> int:

@@ -7,11 +7,16 @@ They open the DB read-only and briefly (copy the rows, close), so they are safe 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+
+if TYPE_CHECKING:
+    from btcbot.reports.alerts import Alert
+    from btcbot.reports.records import Window
+    from btcbot.settings import Settings
 
 Last = Annotated[
     int, Field(gt=0, le=1_000_000, description="how many of the latest cycles' decision records", examples=[20])
@@ -85,9 +90,24 @@ def report(**kw: Any) -> int:
     return 0
 
 
+def current_alerts(settings: Settings, path: Path, window: Window) -> list[Alert]:
+    """The alerts of a window of decision records, plus refused second instances (``stage7-alerts``, ``status``)."""
+    from btcbot.lock import read_contention
+    from btcbot.reports.alerts import Thresholds, contention_signals, derive_alerts
+
+    thresholds = Thresholds(
+        stale_streak_warn=settings.doctor_stale_block_warn_count,
+        max_reject_rate=settings.doctor_max_reject_rate,
+        max_latency_p95_ms=settings.doctor_max_latency_p95_ms,
+        max_drawdown_ratio=settings.doctor_max_drawdown_ratio,
+    )
+    contention = read_contention(settings.lock_dir, settings.resolved_account_scope)
+    return derive_alerts(window, thresholds, contention_signals(contention, window.start))
+
+
 def alerts(**kw: Any) -> int:
     args = validate_kwargs(AlertsArgs, "stage7-alerts", kw)
-    from btcbot.reports.alerts import Thresholds, alerts_exit_code, derive_alerts
+    from btcbot.reports.alerts import alerts_exit_code
     from btcbot.reports.db import reader
     from btcbot.reports.records import load_window
     from btcbot.reports.render import alerts_json, alerts_text
@@ -95,19 +115,9 @@ def alerts(**kw: Any) -> int:
 
     settings = load_settings(env_file=args.env_file)
     path = Path(args.db) if args.db else settings.state_db_path
-    thresholds = Thresholds(
-        stale_streak_warn=settings.doctor_stale_block_warn_count,
-        max_reject_rate=settings.doctor_max_reject_rate,
-        max_latency_p95_ms=settings.doctor_max_latency_p95_ms,
-        max_drawdown_ratio=settings.doctor_max_drawdown_ratio,
-    )
     with reader(path) as con:
         window = load_window(con, args.last)
-    from btcbot.lock import read_contention
-    from btcbot.reports.alerts import contention_signals
-
-    contention = read_contention(settings.lock_dir, settings.resolved_account_scope)
-    found = derive_alerts(window, thresholds, contention_signals(contention, window.start))
+    found = current_alerts(settings, path, window)
     code = alerts_exit_code(found)
     render = alerts_json if args.as_json else alerts_text
     print(render(found, len(window.decisions), str(path), code))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from btcbot.doctor import local
+from btcbot.doctor.log_file import check_log_file
 from btcbot.doctor.model import CheckResult, DoctorReport, Status
 from btcbot.doctor.network import ExchangeProbe, network_checks, skipped_network_checks
 from btcbot.doctor.slo import collect_db_facts, db_checks, skipped_db_checks
@@ -44,7 +45,7 @@ def run_checks(
     if settings is None:
         checks.append(local.check_config_error(config_error or "configuration could not be loaded"))
         skip_reason, skip_action = "configuration invalid: not evaluated", "fix the config check first"
-        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock", "intent_journal"):
+        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock", "intent_journal", "log_file"):
             checks.append(CheckResult(name, Status.SKIP, skip_reason, skip_action))
         checks.extend(skipped_network_checks(skip_reason, skip_action))
         checks.extend(skipped_db_checks(skip_reason, skip_action))
@@ -69,6 +70,7 @@ def run_checks(
     # The lock is the account's (in LOCK_DIR), not the DB path's: it is probed whatever STATE_DB_PATH is.
     checks.append(_guarded("instance_lock", lambda: local.check_instance_lock(settings)))
     checks.append(beside_db("intent_journal", lambda: local.check_intent_journal(db_path)))
+    checks.append(_guarded("log_file", lambda: check_log_file(settings)))
 
     if options.offline:
         checks.extend(

@@ -80,6 +80,9 @@ class CycleStats:
     would_submit: int = 0
     submit_latencies_ms: tuple[float, ...] = ()
     reconcile_lag_ms: float | None = None
+    # Book update (its local receipt) -> the cycle's first order request leaving (live) or would-submit (observe);
+    # None when the cycle placed nothing. Later orders of the same cycle also wait for the earlier round trips.
+    update_to_order_ms: float | None = None
     alerts: tuple[str, ...] = field(default=())  # reason codes of alerts raised this cycle
     # Open orders with this scope's prefix that this DB never placed, not adopted (btcbot.runtime.foreign_orders).
     foreign_orders: tuple[OrderRecord, ...] = ()

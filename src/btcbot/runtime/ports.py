@@ -23,7 +23,13 @@ class RuntimeStore(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ...) -> list[tuple[Any, ...]]: ...
 
 
-def load_live_orders(store: RuntimeStore, prefixes: tuple[str, ...]) -> list[OrderRecord]:
+class RowSource(Protocol):
+    """Anything that answers a query with rows: the store, or a read-only DB connection (``btcbot status``)."""
+
+    def query(self, sql: str, params: Sequence[Any] = ...) -> list[tuple[Any, ...]]: ...
+
+
+def load_live_orders(store: RowSource, prefixes: tuple[str, ...]) -> list[OrderRecord]:
     """Orders of this scope the DB still considers unfinished (INTENT, open, UNKNOWN, cancel pending)."""
     statuses = sorted(s.value for s in LIVE_STATUSES)
     marks = ", ".join("?" for _ in statuses)

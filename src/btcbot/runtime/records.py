@@ -95,6 +95,8 @@ def cycle_row(
     duration_ms: float,
     outcome_reason_code: str,
     trace_id: str | None,
+    reconcile_lag_ms: float | None = None,
+    update_to_order_ms: float | None = None,
 ) -> dict[str, Any]:
     return {
         "run_id": run_id,
@@ -105,4 +107,6 @@ def cycle_row(
         "duration_ms": duration_ms,
         "outcome_reason_code": outcome_reason_code,
         "trace_id": trace_id,
+        "reconcile_lag_ms": reconcile_lag_ms,
+        "update_to_order_ms": update_to_order_ms,
     }

@@ -42,6 +42,7 @@ from btcbot.errors import ExchangeError
 from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
 from btcbot.runtime import foreign_orders
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
+from btcbot.runtime.cycle_view import CycleFacts, CycleView, build_cycle_view
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
 from btcbot.runtime.records import alert_row, decision_row, utc
@@ -132,6 +133,8 @@ class RuntimeDeps:
     # HTTP 429 answers the venue has given this process's client so far (the client-side limiter should prevent
     # every one); None when the venue is not reached over HTTP (replay's in-process venue).
     venue_429s: Callable[[], int] | None = None
+    # Told after every cycle (the operator's live line); it must return at once, and its errors never stop a run.
+    on_cycle: Callable[[CycleView], None] | None = None
 
 
 @dataclass
@@ -189,6 +192,7 @@ class _Session:
         self.venue_429s_at_start = deps.venue_429s() if deps.venue_429s is not None else 0
         self.foreign_seen: set[str] = set()
         self.refusal: str | None = None
+        self.started_ns = deps.clock.monotonic_ns()
         scope = self.s.resolved_account_scope
         self.prefixes = owned_prefixes(scope, self.s.legacy_account_scope)
         rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
@@ -390,7 +394,8 @@ class _Session:
                 self.d.clock.wait(self.d.stop.graceful, STARTUP_RETRY_WAIT_S)
         self.absorb(done)
 
-    def one_cycle(self, cycle_id: int) -> None:
+    def one_cycle(self, cycle_id: int) -> CycleCompleted | None:
+        """Run one cycle; its completion, or None when it was aborted."""
         attrs: dict[str, str | int] = {
             "btcbot.run_id": self.d.run_id,
             "btcbot.cycle_id": cycle_id,
@@ -408,7 +413,7 @@ class _Session:
             except _Aborted as exc:
                 span.set_attribute("btcbot.reason_code", rc.SUPERVISOR_CYCLE_ABORTED)
                 self.write_aborted(cycle_id, str(exc), ctx.trace_id, ctx.started_wall_ms)
-                return
+                return None
             span.set_attribute("btcbot.reason_code", cycle_reason([o.reason_code for o in done.outcomes]))
         self.absorb(done)
         self.summary.record_cycle(done.outcomes)
@@ -424,6 +429,34 @@ class _Session:
             self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
             if esc.ends_run:
                 self.end_cause = esc.cause
+        return done
+
+    def show_cycle(self, cycle_id: int, done: CycleCompleted | None) -> None:
+        """Hand the operator's view of the cycle to ``on_cycle``; a display problem never stops the run."""
+        if self.d.on_cycle is None:
+            return
+        try:
+            facts = CycleFacts(
+                cycle_id,
+                done.outcomes if done else None,
+                done.stats if done else None,
+                self.summary.cycle_ms[-1] if done else None,
+                self.live_orders,
+            )
+            view = build_cycle_view(
+                facts,
+                command=self.o.command,
+                symbols=self.symbols,
+                max_cycles=self.o.max_cycles,
+                cycle_seconds=self.o.cycle_seconds,
+                live=self.d.gate.live,
+                safe_mode_setting=self.s.safe_mode,
+                safe_mode_cause=self.d.gate.safe_mode_cause,
+                elapsed_s=(self.d.clock.monotonic_ns() - self.started_ns) / 1e9,
+            )
+            self.d.on_cycle(view)
+        except Exception:  # the display is never a reason to stop trading
+            log.warning("the per-cycle display failed; the run goes on", exc_info=True)
 
     def stop_cancel(self, cycle_id: int) -> None:
         """Cancel this bot's open orders at the end of the run (when allowed); ``self.cleanup`` says what it did."""
@@ -475,8 +508,9 @@ class _Session:
                     break
                 cycle_id += 1
                 started = self.d.clock.monotonic_ns()
-                self.one_cycle(cycle_id)
+                done = self.one_cycle(cycle_id)
                 self.summary.cycles = cycle_id
+                self.show_cycle(cycle_id, done)
                 self.check_liveness(cycle_id)
                 if self.end_cause is not None:
                     log.error("run ends early: %s", self.end_cause)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import Any
 
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
+from btcbot.errors import BtcbotError
 from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, new_run_id, run_session
 from btcbot.runtime.strategy import Strategy
 from btcbot.settings import Settings, gates_overriding_env_file
@@ -65,15 +67,17 @@ def signals_to(stop: StopControl) -> Iterator[None]:
 
 def _configure_telemetry(settings: Settings, run_id: str) -> Callable[[], None]:
     try:
-        from btcbot.telemetry.logs import configure_logging
+        from btcbot.telemetry.logs import close_log_file, configure_log_file, configure_logging
         from btcbot.telemetry.setup import configure_telemetry
     except ImportError:  # telemetry extras are optional for the runtime itself
         return lambda: None
     handle = configure_telemetry(settings, run_id=run_id)
     configure_logging(settings)
+    log_file = configure_log_file(settings)
 
     def _close() -> None:
         handle.force_flush()
+        close_log_file(log_file)
 
     return _close
 
@@ -87,7 +91,12 @@ def execute(
     env_file: str | None = None,
     out: Callable[[str], None] = print,
 ) -> RunResult:
-    """Everything a command needs around ``run_session``; returns its result (the summary is printed)."""
+    """Everything a command needs around ``run_session``; returns its result (the summary is printed).
+
+    Each cycle is shown as it ends (``btcbot.console.live_line``): a live panel on a terminal, one ``key=value``
+    line per cycle otherwise.
+    """
+    from btcbot.console.live_line import LiveLine
     from btcbot.exchange.btcturk import BtcturkExchange
     from btcbot.exchange.btcturk.market_data import build_market_data
     from btcbot.lock import InstanceLock
@@ -102,6 +111,14 @@ def execute(
     out(
         f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons} "
         f"account_scope={settings.resolved_account_scope} state_db_path={settings.state_db_file}" + note
+    )
+    log.info(
+        "%s started: run_id=%s mode=%s arm_blocking_reasons=%s pid=%d",
+        options.command,
+        run_id,
+        gate.decision.mode.value,
+        reasons,
+        os.getpid(),
     )
     stop = StopControl()
     stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
@@ -125,11 +142,18 @@ def execute(
                     stop=stop,
                     venue_429s=lambda: exchange.http.limiter.venue_429s,
                 )
-                with signals_to(stop):
+                with signals_to(stop), LiveLine(sys.stdout) as live_line:
+                    deps.on_cycle = live_line.show
                     result = run_session(options, deps)
             finally:
                 exchange.close()
                 store.close()
+        # The run's end, with its whole summary, in the log file too (the incident evidence).
+        summary = " | ".join(result.summary.lines())
+        log.info("%s ended: run_id=%s exit_code=%d | %s", options.command, run_id, result.exit_code, summary)
+    except BtcbotError as exc:
+        log.error("%s stopped: run_id=%s %s: %s", options.command, run_id, type(exc).__name__, exc)
+        raise
     finally:
         close_telemetry()
     for line in result.summary.lines():

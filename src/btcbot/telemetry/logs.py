@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object a line on stderr, carrying the current trace and span ids.
+"""Structured logs: one JSON object a line on stderr (and, for the runtime, in LOG_FILE), with trace and span ids.
 
 Fields: ``ts`` (UTC, ISO-8601 with milliseconds), ``level``, ``logger``, ``message``, ``trace_id``, ``span_id``
 (null outside a span), ``exc`` when an exception is attached, plus any JSON-simple ``extra=`` fields.
@@ -6,23 +6,34 @@ Fields: ``ts`` (UTC, ISO-8601 with milliseconds), ``level``, ``logger``, ``messa
 Redaction is a second line of defence (code must not log secrets in the first place): the configured API
 key and secret, the OTLP header values, and anything shaped like an ``X-PCK``/``X-Signature``/``X-Stamp``
 or ``Authorization`` header value are replaced by ``[REDACTED]`` in the message, the extras, the exception
-text and, finally, the whole rendered line.
+text and, finally, the whole rendered line. The log file gets the same lines through the same filter.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
 
+from btcbot.errors import ConfigError
 from btcbot.settings import Settings
 from btcbot.telemetry.redact import REDACTED, Redactor, secrets_of
 
-__all__ = ["REDACTED", "JsonFormatter", "RedactionFilter", "Redactor", "configure_logging", "secrets_of"]
+__all__ = [
+    "REDACTED",
+    "JsonFormatter",
+    "RedactionFilter",
+    "Redactor",
+    "close_log_file",
+    "configure_log_file",
+    "configure_logging",
+    "secrets_of",
+]
 
 _HANDLER_MARK = "_btcbot_json_handler"
 
@@ -117,3 +128,37 @@ def configure_logging(settings: Settings, *, stream_handler: logging.Handler | N
     for noisy in ("urllib3", "opentelemetry"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     return handler
+
+
+def configure_log_file(settings: Settings) -> logging.Handler | None:
+    """Also write the logs to LOG_FILE (by default ``btcbot.log`` beside the DB), rotated at LOG_FILE_MAX_BYTES
+    with LOG_FILE_BACKUPS old files kept, as the same redacted JSON lines as stderr. None when LOG_FILE=off.
+
+    A file that cannot be opened is a ConfigError (exit 2, before anything is sent): the runbook's incident
+    section archives it, so a run must not start believing it keeps one. Undo with ``close_log_file``.
+    """
+    path = settings.log_file_path
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=settings.log_file_max_bytes, backupCount=settings.log_file_backups, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"LOG_FILE {path}: cannot open it for writing ({exc.strerror or type(exc).__name__}); fix the "
+            "directory's permissions, point LOG_FILE at a writable file, or set LOG_FILE=off"
+        ) from None
+    redactor = Redactor(secrets_of(settings))
+    handler.setFormatter(JsonFormatter(redactor))
+    handler.addFilter(RedactionFilter(redactor))
+    handler.setLevel(logging.getLevelName(settings.log_level.value))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+def close_log_file(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        handler.close()

@@ -1,0 +1,1 @@
+"""What the operator watches on a terminal while the runtime runs (the per-cycle live line)."""
