@@ -53,7 +53,7 @@ def collect(path: Path, lock: tuple[bool, int | None], version: int | None = Non
             con,
             now=NOW,
             window_seconds=3600,
-            owned_prefix=MINE,
+            owned_prefixes=(MINE,),
             lock=lock,
             schema_version=latest_version() if version is None else version,
             last_cycles=2,
