@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from btcbot.domain.account_scope import scope_key
 from btcbot.errors import InstanceLockHeld, StateStoreUnavailable
+from btcbot.storage.paths import resolve_db_path
 
 if TYPE_CHECKING:
     from btcbot.settings import Settings
@@ -88,7 +89,7 @@ class InstanceLock:
 
         A replay trades no account, so it must neither wait for nor block the live instance of its scope.
         """
-        db = Path(db_path).expanduser().resolve()
+        db = resolve_db_path(db_path)
         return cls(db.with_name(db.name + ".lock"), state_db_path=db, grace_s=grace_s)
 
     @property

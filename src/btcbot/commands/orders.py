@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 from btcbot.cli_spec import ExitCodes
 from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
 from btcbot.errors import ConfigError
+from btcbot.storage.paths import resolve_db_path
 
 if TYPE_CHECKING:
     from btcbot.arming import ArmingGate, WriteToken
@@ -122,7 +123,7 @@ def _current_view(
 
     scope = settings.resolved_account_scope
     prefix = owned_prefix(scope)
-    db_path = settings.state_db_path.expanduser().resolve()
+    db_path = resolve_db_path(settings.state_db_path)
     live = _db_records(db_path, prefix, set())
     symbols, all_pairs = _symbols(settings, {r.symbol for r in live}, symbol)
     venue_open = fetch_open_orders(venue, symbols, all_pairs=all_pairs)
@@ -167,7 +168,7 @@ def list_orders(**kwargs: Any) -> int:
     from btcbot.exchange.btcturk import BtcturkExchange
 
     settings = _settings("orders list", args.env_file)
-    db = settings.state_db_path.expanduser().resolve()
+    db = resolve_db_path(settings.state_db_path)
     exchange = BtcturkExchange.from_settings(settings)
     try:
         view, _ = _current_view(settings, exchange, None)
@@ -210,7 +211,7 @@ def _dry_listing(settings: Settings, args: OrdersCancelAllArgs) -> int:
     finally:
         exchange.close()
     would = view.open_at_venue
-    db = settings.state_db_path.expanduser().resolve()
+    db = resolve_db_path(settings.state_db_path)
     if args.as_json:
         print(_view_json(view, db, would_cancel=[line.as_dict() for line in would], cancelled=[]))
     else:

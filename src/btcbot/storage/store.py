@@ -29,6 +29,7 @@ from btcbot.storage.intent_journal import (
     new_owner,
     read_journal,
 )
+from btcbot.storage.paths import resolve_db_path
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,7 +53,7 @@ class FlushStats:
 
 def prepare_db_path(path: str | os.PathLike[str]) -> Path:
     """Resolve the DB path and create its directory; an unusable location is StateStoreUnavailable."""
-    resolved = Path(path).expanduser().resolve()
+    resolved = resolve_db_path(path)
     try:
         resolved.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
