@@ -63,7 +63,7 @@ def test_join_tells_open_unknown_and_db_only_apart() -> None:
         KnownOrder.from_record(record(f"{PREFIX}done", OrderStatus.CANCELLED, 8)),
         KnownOrder(f"{PREFIX}j", "BTCTRY", "buy", Decimal(1), Decimal(1), JOURNAL_ONLY),
     ]
-    view = join(SCOPE, PREFIX, venue, known)
+    view = join(SCOPE, (PREFIX,), venue, known)
     by = {line.client_order_id: (line.venue, line.db) for line in view.lines}
     assert by == {
         f"{PREFIX}a": ("open", "OPEN"),
@@ -79,10 +79,17 @@ def test_join_tells_open_unknown_and_db_only_apart() -> None:
 
 def test_a_db_row_the_venue_contradicts_is_shown_with_its_db_status() -> None:
     # The DB says CANCELLED, the venue still shows it open: the operator must see both.
-    view = join(
-        SCOPE, PREFIX, [vo(1, f"{PREFIX}a")], [KnownOrder.from_record(record(f"{PREFIX}a", OrderStatus.CANCELLED, 1))]
-    )
+    known = [KnownOrder.from_record(record(f"{PREFIX}a", OrderStatus.CANCELLED, 1))]
+    view = join(SCOPE, (PREFIX,), [vo(1, f"{PREFIX}a")], known)
     assert [(line.venue, line.db) for line in view.lines] == [("open", "CANCELLED")]
+
+
+def test_orders_of_a_pre_upgrade_prefix_are_this_scopes_too() -> None:
+    # Orders placed before ACCOUNT_SCOPE stopped deriving from the key carry the old prefix: still ours to list and
+    # cancel, never another scope's.
+    legacy = "btcbot-1a2b3c4d-"
+    view = join(SCOPE, (PREFIX, legacy), [vo(1, f"{legacy}x"), vo(2, "btcbot-other-y")], [])
+    assert [(line.client_order_id, line.db) for line in view.lines] == [(f"{legacy}x", UNKNOWN_TO_DB)]
 
 
 class FakeCancelVenue:

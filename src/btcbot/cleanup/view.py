@@ -90,8 +90,9 @@ class OrdersView:
         return tuple(line for line in self.lines if line.venue == VENUE_NOT_OPEN)
 
 
-def owned(orders: Iterable[VenueOrder], prefix: str) -> list[VenueOrder]:
-    return [o for o in orders if o.client_order_id and o.client_order_id.startswith(prefix)]
+def owned(orders: Iterable[VenueOrder], prefixes: tuple[str, ...]) -> list[VenueOrder]:
+    """This scope's orders: those whose client id carries one of its prefixes (its own, and a pre-upgrade one)."""
+    return [o for o in orders if o.client_order_id and o.client_order_id.startswith(prefixes)]
 
 
 def fetch_open_orders(venue: OpenOrdersReader, symbols: Iterable[str], *, all_pairs: bool) -> list[VenueOrder]:
@@ -109,19 +110,20 @@ def fetch_open_orders(venue: OpenOrdersReader, symbols: Iterable[str], *, all_pa
     return sorted(found.values(), key=lambda o: (o.symbol, o.created_ms, o.exchange_order_id))
 
 
-def load_records(query: Query, prefix: str, client_ids: Iterable[str]) -> list[OrderRecord]:
+def load_records(query: Query, prefixes: tuple[str, ...], client_ids: Iterable[str]) -> list[OrderRecord]:
     """This scope's unfinished DB orders, plus its orders (any status) that carry one of ``client_ids``."""
     statuses = sorted(s.value for s in LIVE_STATUSES)
     marks = ", ".join("?" for _ in statuses)
+    mine = " OR ".join("starts_with(client_order_id, ?)" for _ in prefixes) or "false"
     rows = query(
-        f"SELECT {ORDER_COLUMNS} FROM orders WHERE starts_with(client_order_id, ?) "  # noqa: S608 - placeholders only
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE ({mine}) "  # noqa: S608 - placeholders only
         f"AND (status IN ({marks}) OR list_contains(?::VARCHAR[], client_order_id)) ORDER BY created_at",
-        [prefix, *statuses, sorted(set(client_ids))],
+        [*prefixes, *statuses, sorted(set(client_ids))],
     )
     return [record_from_row(r) for r in rows]
 
 
-def journal_intents(db_path: Path, prefix: str) -> list[KnownOrder]:
+def journal_intents(db_path: Path, prefixes: tuple[str, ...]) -> list[KnownOrder]:
     """Intents written ahead of a submit that no DB flush has taken in yet (a run killed mid-submit)."""
     from btcbot.storage.intent_journal import find_journals, read_journal
 
@@ -129,7 +131,7 @@ def journal_intents(db_path: Path, prefix: str) -> list[KnownOrder]:
     for path in find_journals(db_path):
         for row in read_journal(path):
             cid = str(row.get("client_order_id") or "")
-            if not cid.startswith(prefix):
+            if not cid.startswith(prefixes):
                 continue
             out[cid] = KnownOrder(
                 client_order_id=cid,
@@ -142,11 +144,13 @@ def journal_intents(db_path: Path, prefix: str) -> list[KnownOrder]:
     return list(out.values())
 
 
-def join(scope: str, prefix: str, venue_open: Sequence[VenueOrder], known: Sequence[KnownOrder]) -> OrdersView:
+def join(
+    scope: str, prefixes: tuple[str, ...], venue_open: Sequence[VenueOrder], known: Sequence[KnownOrder]
+) -> OrdersView:
     """Venue orders of this scope beside the DB's view; DB-unfinished orders the venue no longer shows."""
     by_xid = {k.exchange_order_id: k for k in known if k.exchange_order_id is not None}
     by_cid = {k.client_order_id: k for k in known}
-    mine = owned(venue_open, prefix)
+    mine = owned(venue_open, prefixes)
     lines: list[OrderLine] = []
     matched: set[str] = set()
     for v in mine:

@@ -104,7 +104,7 @@ def _symbols(settings: Settings, db_symbols: set[str], only: str | None) -> tupl
     return sorted({*settings.universe_symbols, *db_symbols}), True
 
 
-def _db_records(db_path: Path, prefix: str, client_ids: set[str]) -> list[OrderRecord]:
+def _db_records(db_path: Path, prefixes: tuple[str, ...], client_ids: set[str]) -> list[OrderRecord]:
     """Read-only and brief, so a running instance's writer is never held up for long."""
     from btcbot.cleanup.view import load_records
     from btcbot.storage import open_reader
@@ -112,29 +112,29 @@ def _db_records(db_path: Path, prefix: str, client_ids: set[str]) -> list[OrderR
     if not db_path.is_file():
         return []
     with open_reader(db_path) as con:
-        return load_records(lambda sql, params: con.execute(sql, list(params)).fetchall(), prefix, client_ids)
+        return load_records(lambda sql, params: con.execute(sql, list(params)).fetchall(), prefixes, client_ids)
 
 
 def _current_view(
     settings: Settings, venue: OpenOrdersReader, symbol: str | None
 ) -> tuple[OrdersView, list[OrderRecord]]:
     from btcbot.cleanup.view import KnownOrder, fetch_open_orders, join, journal_intents, owned
-    from btcbot.domain.orders import owned_prefix
+    from btcbot.domain.orders import owned_prefixes
 
     scope = settings.resolved_account_scope
-    prefix = owned_prefix(scope)
+    prefixes = owned_prefixes(scope, settings.legacy_account_scope)
     db_path = resolve_db_path(settings.state_db_path)
-    live = _db_records(db_path, prefix, set())
+    live = _db_records(db_path, prefixes, set())
     symbols, all_pairs = _symbols(settings, {r.symbol for r in live}, symbol)
     venue_open = fetch_open_orders(venue, symbols, all_pairs=all_pairs)
-    cids = {o.client_order_id for o in owned(venue_open, prefix) if o.client_order_id}
-    records = _db_records(db_path, prefix, cids) if cids else live
+    cids = {o.client_order_id for o in owned(venue_open, prefixes) if o.client_order_id}
+    records = _db_records(db_path, prefixes, cids) if cids else live
     known = [KnownOrder.from_record(r) for r in records]
     in_db = {k.client_order_id for k in known}
-    known += [j for j in journal_intents(db_path, prefix) if j.client_order_id not in in_db]
+    known += [j for j in journal_intents(db_path, prefixes) if j.client_order_id not in in_db]
     if symbol:
         known = [k for k in known if k.symbol == symbol]
-    return join(scope, prefix, venue_open, known), records
+    return join(scope, prefixes, venue_open, known), records
 
 
 def _view_json(view: OrdersView, db: Path, **extra: object) -> str:
@@ -231,7 +231,7 @@ def _cancel_locked(
     from btcbot.cleanup.records import CleanupContext, cleanup_rows, run_row
     from btcbot.cleanup.view import fetch_open_orders, load_records, owned
     from btcbot.domain.clock import SystemClock
-    from btcbot.domain.orders import owned_prefix
+    from btcbot.domain.orders import owned_prefixes
     from btcbot.runtime.session import new_run_id
     from btcbot.settings import redacted_view
     from btcbot.storage import StateStore
@@ -239,7 +239,7 @@ def _cancel_locked(
     clock = SystemClock()
     started_ms = clock.wall_ms()
     scope = settings.resolved_account_scope
-    prefix = owned_prefix(scope)
+    prefixes = owned_prefixes(scope, settings.legacy_account_scope)
     run_id = new_run_id()
     # With --json the progress lines go to stderr so stdout stays one JSON document.
     out: Callable[[str], None] = (lambda line: print(line, file=sys.stderr)) if args.as_json else print
@@ -247,11 +247,11 @@ def _cancel_locked(
     store = StateStore(settings.state_db_path)
     try:
         store.migrate()
-        live = load_records(store.query, prefix, ())
+        live = load_records(store.query, prefixes, ())
         symbols, all_pairs = _symbols(settings, {r.symbol for r in live}, args.symbol)
 
         def open_now() -> list[VenueOrder]:
-            return owned(fetch_open_orders(exchange, symbols, all_pairs=all_pairs), prefix)
+            return owned(fetch_open_orders(exchange, symbols, all_pairs=all_pairs), prefixes)
 
         targets = open_now()
         out(
@@ -260,7 +260,7 @@ def _cancel_locked(
         )
         result = run_cleanup(exchange, token, targets, open_now=open_now, clock=clock, out=out)
         cids = {t.client_order_id for t in targets if t.client_order_id}
-        known = {r.client_order_id: r for r in load_records(store.query, prefix, cids)}
+        known = {r.client_order_id: r for r in load_records(store.query, prefixes, cids)}
         ctx = CleanupContext(
             run_id=run_id,
             mode=gate.decision.mode.value,
