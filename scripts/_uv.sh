@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/_venv.sh and scripts/lock: create .venv if missing and put the pinned uv in it, installed with
 # pip from requirements/uv.txt (hash-checked), once per change of that file. Sets UV to uv's path.
 set -euo pipefail
@@ -30,4 +31,5 @@ if [ "$(cat "$BOOT/.key" 2>/dev/null)" != "$_setup_uv_key" ]; then
   _setup_say "  done in $(_setup_since "$_setup_t")"
 fi
 
+# shellcheck disable=SC2034 # read by the scripts that source this one
 UV="$BOOT/bin/uv"

@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Make .venv hold exactly what uv.lock pins, every download hash-checked, and do nothing when it already does.
 #   bash scripts/_venv.sh [EXTRA ...]      e.g. `bash scripts/_venv.sh dev`; sourcing it works too.
 # Extras installed by an earlier run are kept (./scripts/demo after ./scripts/test keeps the dev tools). uv does the
 # install (scripts/_uv.sh bootstraps it).
 set -euo pipefail
 _setup_started=$EPOCHREALTIME
+# shellcheck source=scripts/_uv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_uv.sh"
 STAMP="$VENV/.btcbot-lock"
 
@@ -18,6 +20,7 @@ _setup_what="${_setup_what:-runtime only}"
 
 if [ "$_setup_key" = "$_setup_had_key" ] && [ "$_setup_extras" = "$_setup_had_extras" ]; then
   _setup_say ".venv already matches uv.lock ($_setup_what); nothing to install"
+  # shellcheck disable=SC2317 # return when sourced, exit when run
   return 0 2>/dev/null || exit 0
 fi
 
@@ -36,13 +39,14 @@ _setup_gone="$(grep -o 'Would uninstall [0-9]*' <<< "$_setup_plan" | grep -o '[0
 if [ "$_setup_count" = 0 ] && [ "$_setup_gone" = 0 ]; then
   echo "$_setup_key $_setup_extras" > "$STAMP"
   _setup_say ".venv already matches uv.lock ($_setup_what); nothing to install"
+  # shellcheck disable=SC2317 # return when sourced, exit when run
   return 0 2>/dev/null || exit 0
 fi
-_setup_note=""
-if [ "$_setup_gone" != 0 ]; then _setup_note=", removing $_setup_gone"; fi
+_setup_note="installing $_setup_count package"
+if [ "$_setup_count" != 1 ]; then _setup_note+="s"; fi
+if [ "$_setup_gone" != 0 ]; then _setup_note+=", removing $_setup_gone"; fi
 _setup_t=$EPOCHREALTIME
-_setup_say "syncing .venv to uv.lock ($_setup_what): installing $_setup_count packages$_setup_note," \
-  "every download hash-checked..."
+_setup_say "syncing .venv to uv.lock ($_setup_what): $_setup_note, every download hash-checked..."
 # uv lists every package it adds or removes; that list goes to .venv/install.log, its progress lines to the terminal.
 if ! (cd "$ROOT" && "${_setup_sync[@]}" 2>&1) | awk -v list="$VENV/install.log" \
     '/^ [-+~] / { print > list; next } { print > "/dev/stderr"; fflush("/dev/stderr") }'; then
