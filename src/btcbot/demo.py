@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -321,9 +322,21 @@ def walk(state_dir: Path, timings: Timings, out: Callable[[str], None] = print) 
     )
     out(f"  state DB : {db}")
     out(f"  export   : {export}")
-    out(f"  traces   : {state_dir / 'traces'} (view: STATE_DB_PATH={db} btcbot traces --last 5)")
+    out(f"  traces   : {state_dir / 'traces'}")
     out(f"  log      : {w.log_path}")
+    out(f"  view the traces: STATE_DB_PATH={shlex.quote(str(db))} {btcbot_command()} traces --last 5")
+    bin_dir = Path(sys.executable).parent
+    if (bin_dir / "activate").is_file():
+        out(f"  (or `source {shlex.quote(str(bin_dir / 'activate'))}` once, then plain `btcbot ...`)")
     return 0
+
+
+def btcbot_command() -> str:
+    """How to run ``btcbot`` from any shell: .venv is not on the PATH, so name the entry point by its full path."""
+    script = Path(sys.executable).parent / "btcbot"
+    if script.is_file():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m btcbot"
 
 
 def stage3(w: Walk, rest_url: str, t: Timings) -> None:

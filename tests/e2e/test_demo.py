@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -51,7 +52,22 @@ def test_demo_walks_the_runbook_and_the_reports_tell_the_truth(
     db = state / "btcbot_state.db"
     export = state / "artifacts" / "stage7_demo.jsonl"
     assert f"state DB : {db}" in proc.stdout and f"export   : {export}" in proc.stdout
-    assert "traces" in proc.stdout
+
+    # The closing hint runs as printed, from a shell where .venv is not on the PATH.
+    (hint,) = [line for line in proc.stdout.splitlines() if line.strip().startswith("view the traces:")]
+    env_assignment, *argv = shlex.split(hint.split(":", 1)[1])
+    name, _, value = env_assignment.partition("=")
+    assert name == "STATE_DB_PATH" and Path(value) == db
+    shown = subprocess.run(
+        argv,
+        env={"PATH": "/usr/bin:/bin", name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0 and "no traces yet" not in shown.stdout, shown.stdout + shown.stderr
+    assert "cycle" in shown.stdout, shown.stdout
 
     # The secret never reaches the demo's output, its log or the export.
     for text in (proc.stdout, proc.stderr, (state / "demo.log").read_text(), export.read_text()):
