@@ -32,9 +32,9 @@ from typing import Any
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, run_session
-from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import FakeVenue
 
 
@@ -112,7 +112,7 @@ def run(tmp: Path, *, cycles: int, live: bool, real_store: bool) -> tuple[list[f
     deps = RuntimeDeps(
         settings=settings, gate=ArmingGate.from_settings(settings), clock=SystemClock(), market_data=venue,
         reader=venue, gateway=venue, store=store,
-        strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps),
+        strategy=CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps),
     )  # fmt: skip
     # With the DuckDB store, cycles are spaced as in production (10 s there; 0.1 s here, ample for the ~25 ms
     # flush that follows each cycle on the state writer's thread); back to back they would queue behind it.

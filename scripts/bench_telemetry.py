@@ -137,10 +137,10 @@ def _runtime_harness(cycles: int, warmup: int, state_dir: Path) -> list[float]:
     from btcbot.domain.clock import SystemClock
     from btcbot.exchange.btcturk import BtcturkExchange, build_market_data
     from btcbot.runtime import session as session_mod
-    from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.settings import Settings
     from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
     from btcbot.storage import StateStore
+    from btcbot.strategies.canary import CanaryStrategy
 
     samples: list[float] = []
     seen = [0]
@@ -184,7 +184,7 @@ def _runtime_harness(cycles: int, warmup: int, state_dir: Path) -> list[float]:
                 reader=exchange,
                 gateway=exchange,
                 store=store,
-                strategy=CanaryStrategy(
+                strategy=CanaryStrategy.from_params(
                     notional_try=settings.max_notional_per_order_try, offset_bps=settings.canary_offset_bps
                 ),
                 manage_market_data=False,

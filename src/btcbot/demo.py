@@ -434,9 +434,9 @@ def stage3_child(argv: Sequence[str]) -> int:
     from btcbot.actors._base import FaultPlan
     from btcbot.commands.canary import CanaryLoopArgs, check_caps
     from btcbot.runtime.session import RuntimeOptions
-    from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
     from btcbot.settings import load_settings
+    from btcbot.strategy_loader import load_strategy
 
     parser = argparse.ArgumentParser(prog="python -m btcbot.demo " + _CHILD_STAGE3)
     for flag in ("--symbol", "--notional-try", "--ttl-seconds", "--cycle-seconds", "--max-cycles"):
@@ -466,8 +466,8 @@ def stage3_child(argv: Sequence[str]) -> int:
         cycle_timeout_s=max(60.0, 3 * cycle_s),
         fault=FaultPlan(actor=ns.fail_actor, phase="receive", cycle_id=ns.fail_at_cycle),
     )
-    strategy = CanaryStrategy(args.notional_try, settings.canary_offset_bps, first_cycle_only=False)
-    return execute(settings, options, strategy, cli_dry_run=False).exit_code
+    strategy = load_strategy(settings, spec="canary", canary_params={"notional_try": args.notional_try})
+    return execute(strategy.into(settings), options, strategy, cli_dry_run=False).exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

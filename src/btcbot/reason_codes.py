@@ -95,3 +95,10 @@ SLO_MAX_DRAWDOWN: Final = "slo:max_drawdown_ratio"
 
 # Open orders with this scope's prefix that this state DB never placed: another instance trades the account.
 LOCK_FOREIGN_ORDERS: Final = "lock:foreign_orders"
+
+# Strategy API (issue 13): appended.
+RISK_MAX_POSITION: Final = "risk:max_position"  # the order could take the bot's net position past MAX_POSITION_BASE
+RISK_POST_ONLY_WOULD_TAKE: Final = "risk:post_only_would_take"  # a post-only order at or through the fresh book
+RISK_MAX_ORDERS_PER_RUN: Final = "risk:max_orders_per_run"  # `canary once` with a strategy: its one order is spent
+ORDER_REPLACE_CANCEL: Final = "order:replace_cancel"  # the strategy no longer wants this live order: cancelled
+DRY_RUN_WOULD_CANCEL: Final = "dry_run:would_cancel"  # observe-only: that cancel was recorded, not sent

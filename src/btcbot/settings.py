@@ -71,6 +71,69 @@ def _symbol_list(value: object) -> tuple[str, ...]:
 # NoDecode: the value is a comma-separated list, not JSON (pydantic-settings would try JSON for a tuple).
 SymbolList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_symbol_list)]
 
+ALL_SYMBOLS = "*"
+
+
+def parse_position_caps(text: str) -> dict[str, Decimal]:
+    """``MAX_POSITION_BASE``: empty (no cap), one quantity for every symbol, or ``SYMBOL:QTY`` pairs."""
+    text = text.strip()
+    if not text:
+        return {}
+    caps: dict[str, Decimal] = {}
+    parts = [p.strip() for p in text.split(",")]
+    for part in parts:
+        where = f"{part!r}: " if len(parts) > 1 else ""
+        symbol, sep, qty = part.rpartition(":")
+        key = symbol.strip().upper().replace("_", "") if sep else ALL_SYMBOLS
+        if sep and not key.isalnum():
+            raise ValueError(f"{where}expected SYMBOL:QUANTITY such as BTCTRY:0.01")
+        try:
+            value = Decimal(qty.strip())
+        except ArithmeticError:
+            raise ValueError(f"{where}not a quantity (expected e.g. 0.01 or BTCTRY:0.01)") from None
+        if not value.is_finite() or value < 0:
+            raise ValueError(f"{where}the cap must be a finite quantity >= 0")
+        if key in caps or (ALL_SYMBOLS in caps) or (key == ALL_SYMBOLS and caps):
+            raise ValueError("give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)")
+        caps[key] = value
+    return caps
+
+
+def _position_caps_text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("must be a quantity such as 0.01, or SYMBOL:QUANTITY pairs such as BTCTRY:0.01,ETHTRY:0.5")
+    caps = parse_position_caps(value)
+    if list(caps) == [ALL_SYMBOLS]:
+        return str(caps[ALL_SYMBOLS])
+    return ",".join(f"{k}:{v}" for k, v in caps.items())
+
+
+# Kept as normalised text (so `config show` prints it as typed); ``Settings.position_caps`` is the parsed form.
+PositionCapsText = Annotated[str, BeforeValidator(_position_caps_text)]
+
+
+def _strategy_params_text(value: object) -> str:
+    import json
+
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError('must be a JSON object such as {"spread_bps": 20}')
+    if not value.strip():
+        return ""
+    try:
+        doc = json.loads(value, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(doc, dict):
+        raise ValueError('must be a JSON object such as {"spread_bps": 20}')
+    return value.strip()
+
+
+StrategyParamsText = Annotated[str, BeforeValidator(_strategy_params_text)]
+
 
 def credential_problem(value: str, *, base64_secret: bool) -> str | None:
     """What is wrong with the shape of an API key or secret, in words that never quote it; None when sound.
@@ -174,6 +237,15 @@ class Settings(BaseSettings):
     price_collar_pct: Decimal = Field(default=Decimal("2"), gt=0, le=50)
     # The canary's passive buy sits this many basis points below the best bid.
     canary_offset_bps: Decimal = Field(default=Decimal("20"), ge=0, le=1000)
+    # The bot's net position per symbol (its buys minus its sells, in the base asset) stays within this; empty: no
+    # cap. One quantity for every symbol (0.01) or SYMBOL:QUANTITY pairs (BTCTRY:0.01,ETHTRY:0.5).
+    max_position_base: PositionCapsText = ""
+
+    # ----- strategy (docs/strategies.md) -----
+    # canary (default), package.module:ClassName, path/to/file.py:ClassName, or a `btcbot.strategies` entry point.
+    strategy: str = Field(default="canary", min_length=1)
+    # The strategy's parameters as a JSON object, validated by its own Config model (or --strategy-config PATH).
+    strategy_params: StrategyParamsText = ""
 
     # ----- runtime / supervisor -----
     cycle_seconds: Decimal = Field(default=Decimal("10"), gt=0)
@@ -216,6 +288,11 @@ class Settings(BaseSettings):
     otel_metric_export_interval: int = Field(default=10000, gt=0)
     trace_sink_enabled: StrictBool = True
     trace_sink_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strip_strategy(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("live_trading_ack", mode="before")
     @classmethod
@@ -286,6 +363,13 @@ class Settings(BaseSettings):
             problems.append("MARKET_DATA_MODE=ws requires BTCTURK_WS_ENABLED=true")
         if self.doctor_clock_warn_ms > self.doctor_clock_fail_ms:
             problems.append("DOCTOR_CLOCK_WARN_MS must be <= DOCTOR_CLOCK_FAIL_MS")
+        caps = self.position_caps
+        uncapped = [s for s in self.universe_symbols if caps and ALL_SYMBOLS not in caps and s not in caps]
+        if uncapped:
+            problems.append(
+                f"MAX_POSITION_BASE names some symbols but not {','.join(uncapped)} of UNIVERSE_SYMBOLS; "
+                "give each one a cap, or one number for all"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -337,6 +421,15 @@ class Settings(BaseSettings):
             return Path(os.path.abspath(self.state_db_path))
 
     @property
+    def position_caps(self) -> dict[str, Decimal]:
+        """MAX_POSITION_BASE parsed: symbol (or ``"*"`` for every symbol) -> the cap in the base asset."""
+        return parse_position_caps(self.max_position_base)
+
+    def position_cap(self, symbol: str) -> Decimal | None:
+        caps = self.position_caps
+        return caps.get(symbol, caps.get(ALL_SYMBOLS))
+
+    @property
     def state_dir(self) -> Path:
         return self.state_db_file.parent
 
@@ -350,6 +443,8 @@ class Settings(BaseSettings):
 
 
 SECRET_FIELDS = frozenset({"btcturk_api_key", "btcturk_api_secret", "otel_exporter_otlp_headers"})
+# Never echoed in an error either: a strategy's parameters may hold its own secret (docs/strategies.md).
+_NO_ECHO = SECRET_FIELDS | {"strategy_params"}
 
 _ACCEPTED: dict[str, str] = {
     "market_data_mode": "rest, ws",
@@ -370,7 +465,7 @@ def _describe_error(err: Mapping[str, Any]) -> str:
     msg = msg.removeprefix("Value error, ")
     name = field.upper()
     accepted = _ACCEPTED.get(field)
-    if field in SECRET_FIELDS:
+    if field in _NO_ECHO:
         return f"{name}: {msg}"
     raw = err.get("input")
     shown = f" {raw!r}" if isinstance(raw, (str, int, float)) else ""
@@ -433,7 +528,7 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
         raise ConfigError(f"invalid configuration: {field.upper()}: value could not be parsed") from None
 
 
-SettingSource = Literal["default", "env file", "environment", "override"]
+SettingSource = Literal["default", "env file", "environment", "override", "command line"]
 
 
 def setting_sources(settings: Settings, env_file: str | Path | None = None) -> dict[str, SettingSource]:

@@ -19,6 +19,7 @@ from btcbot.settings import Settings
 NAMES = [
     "config",
     "arming",
+    "strategy",
     "credentials",
     "db_path",
     "db_schema",

@@ -21,10 +21,11 @@ from btcbot.exchange.btcturk.limiter import RateLimiter
 from btcbot.exchange.btcturk.rest_md import RestMarketData
 from btcbot.exchange.retry import RetryPolicy
 from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, run_session
-from btcbot.runtime.strategy import CanaryStrategy, Strategy
+from btcbot.runtime.strategy import AnyStrategy
 from btcbot.settings import Settings
 from btcbot.sim import Simulator
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 
 ARMED: dict[str, Any] = {
     "live_trading": True,
@@ -110,7 +111,7 @@ def run_against(
     settings: Settings,
     options: RuntimeOptions,
     *,
-    strategy: Strategy | None = None,
+    strategy: AnyStrategy | None = None,
     cli_dry_run: bool = False,
     read_timeout_s: float = 2.0,
     reader_wrapper: Any = None,
@@ -146,7 +147,7 @@ def run_against(
             read_timeout_s=read_timeout_s,
         )
         gateway = BtcturkExchange(writes, owns_http=True)
-    strategy = strategy or CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=False)
+    strategy = strategy or CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps)
     deps = RuntimeDeps(
         settings=settings,
         gate=gate,

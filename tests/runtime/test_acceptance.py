@@ -15,7 +15,7 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.orders import OrderIntent, OrderSide, VenueOrderStatus, owned_prefix
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.runtime.session import RuntimeOptions
-from btcbot.runtime.strategy import CanaryStrategy
+from btcbot.strategies.canary import CanaryStrategy
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,9 @@ def test_b_no_write_unless_fully_armed(harness):
 
 def test_c_armed_canary_once_places_one_order_and_cancels_it_at_ttl(harness):
     settings = harness.armed(ttl_seconds=30)
-    strategy = CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=True)
+    strategy = CanaryStrategy.from_params(
+        notional_try=Decimal(150), offset_bps=settings.canary_offset_bps, first_cycle_only=True
+    )
     options = RuntimeOptions(command="canary_once", max_cycles=40, cycle_seconds=0.1, ttl_seconds=1, until_idle=True)
     started = time.monotonic()
     run = harness.run(settings, options, strategy=strategy)

@@ -21,9 +21,9 @@ from btcbot.domain.clock import VirtualClock
 from btcbot.runtime.cycle import CycleStats, SymbolOutcome
 from btcbot.runtime.cycle_view import CycleFacts, CycleView, build_cycle_view
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, run_session
-from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import FakeVenue
 
 ARMED: dict[str, Any] = {
@@ -55,7 +55,7 @@ def session(tmp_path: Path, *, armed: bool, **overrides: Any) -> tuple[RuntimeDe
         reader=venue,
         gateway=venue,
         store=StateStore(settings.state_db_path),
-        strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps, first_cycle_only=False),
+        strategy=CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps),
         on_cycle=views.append,
     )
     return deps, venue, views

@@ -11,12 +11,14 @@ from btcbot import reason_codes as rc
 from btcbot.domain.market import BookSnapshot, PriceLevel
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, OrderStatus, VenueOrder, VenueOrderStatus
 from btcbot.errors import InvariantViolation
+from btcbot.runtime.cycle import CycleContext
 from btcbot.runtime.freshness import assess_book
 from btcbot.runtime.lifecycle import OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.reconcile import needs_lookup, reconcile
 from btcbot.runtime.risk_gate import RiskInput, RiskLimits, assess
-from btcbot.runtime.strategy import CanaryStrategy, StrategyInput
+from btcbot.runtime.strategy import ask, build_view, plan, strategy_limits
 from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor, p95
+from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import btctry_rules
 
 NOW_MS = 1_700_000_000_000
@@ -61,20 +63,29 @@ class TestFreshness:
         assert judge(None).reason_code == rc.MARKET_DATA_UNAVAILABLE
 
 
-def sinput(live=(), cycle_id=1):
-    return StrategyInput("run1", cycle_id, "scope", "BTCTRY", book(), btctry_rules(), tuple(live))
+LIMITS = RiskLimits(1, 1, Decimal(150), Decimal(150), Decimal(10), Decimal(2))
+
+
+def canary(**params):
+    return CanaryStrategy.from_params(**{"notional_try": Decimal(150), "offset_bps": Decimal(20), **params})
+
+
+def proposal(strategy, live=(), cycle_id=1):
+    """The strategy step of one cycle, as the strategy actor runs it."""
+    ctx = CycleContext("run1", cycle_id, "cycle", ("BTCTRY",), NOW_MS, NOW_NS, None, live_orders=tuple(live))
+    rules = btctry_rules()
+    limits = strategy_limits(LIMITS, "BTCTRY")
+    view = build_view(ctx, book(), rules, limits, orders=ctx.live_on("BTCTRY"), balances=None)
+    return plan(ask(strategy, view), ctx.live_on("BTCTRY"), rules, ctx=ctx, scope="scope")
 
 
 class TestCanary:
     def test_passive_buy_below_bid_sized_to_notional(self):
-        p = CanaryStrategy(Decimal(150), Decimal(20)).propose(sinput())
+        p = proposal(canary())
         (intent,) = p.intents
         assert intent.side is OrderSide.BUY and intent.price == Decimal(1996000)  # 20 bps under 2,000,000
         assert intent.quantity == Decimal("0.00007515") and intent.notional <= 150
-        assert (
-            intent.client_order_id
-            == CanaryStrategy(Decimal(150), Decimal(20)).propose(sinput()).intents[0].client_order_id
-        )
+        assert intent.client_order_id == proposal(canary()).intents[0].client_order_id
 
     def test_one_at_a_time_and_once(self):
         rec = new_intent_record(
@@ -85,12 +96,19 @@ class TestCanary:
             ttl_seconds=30,
             decision_id="d",
         )
-        assert CanaryStrategy(Decimal(150), Decimal(20)).propose(sinput([rec])).skip_reason == rc.STRATEGY_ORDER_ACTIVE
-        once = CanaryStrategy(Decimal(150), Decimal(20), first_cycle_only=True)
-        assert once.propose(sinput(cycle_id=2)).skip_reason == rc.STRATEGY_NO_INTENT
+        active = proposal(canary(), [rec])
+        assert active.skip_reason == rc.STRATEGY_ORDER_ACTIVE and active.cancels == () and active.intents == ()
+        assert dict(active.details)["client_order_id"] == "c1"
+        cancelling = proposal(canary(), [replace(rec, status=OrderStatus.CANCEL_PENDING, exchange_order_id=5)])
+        assert cancelling.skip_reason == rc.STRATEGY_ORDER_ACTIVE and cancelling.intents == ()
+        done = proposal(canary(first_cycle_only=True), cycle_id=2)
+        assert done.skip_reason == rc.STRATEGY_NO_INTENT and dict(done.details) == {"why": "canary_once_done"}
+
+    def test_size_rounding_to_zero_is_no_intent(self):
+        p = proposal(canary(notional_try=Decimal("0.0001")))
+        assert p.skip_reason == rc.STRATEGY_NO_INTENT and dict(p.details) == {"why": "size_rounds_to_zero"}
 
 
-LIMITS = RiskLimits(1, 1, Decimal(150), Decimal(150), Decimal(10), Decimal(2))
 
 
 def intent(price="1996000", qty="0.00007", cid="c1", side=OrderSide.BUY):

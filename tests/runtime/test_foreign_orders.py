@@ -20,10 +20,10 @@ from btcbot.errors import TransientError
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.runtime.lifecycle import advance, new_intent_record, order_row
 from btcbot.runtime.session import RuntimeOptions
-from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.sim.auth import Credential
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,9 @@ def test_with_the_adoption_flag_the_orders_are_adopted_and_managed(harness: Any)
     options = RuntimeOptions(
         command="canary_loop", max_cycles=200, cycle_seconds=0.05, until_idle=True, adopt_foreign_orders=True
     )
-    strategy = CanaryStrategy(Decimal(150), b.canary_offset_bps, first_cycle_only=True)
+    strategy = CanaryStrategy.from_params(
+        notional_try=Decimal(150), offset_bps=b.canary_offset_bps, first_cycle_only=True
+    )
     adopting = harness.run(b, options, strategy=strategy)
     assert adopting.result.exit_code == 1 and adopting.result.summary.orphans == 1  # adopted, and reported
     assert len(_posts(harness)) == 1  # its order covered the symbol: nothing new placed

@@ -12,9 +12,9 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock, VirtualClock
 from btcbot.errors import TransientError
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, StopControl, run_session
-from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import FakeVenue
 
 ARMED = {
@@ -43,7 +43,7 @@ def make(tmp_path, clock=None, **overrides):
         reader=venue,
         gateway=venue,
         store=store,
-        strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps),
+        strategy=CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps),
     )
     return deps, venue, store
 

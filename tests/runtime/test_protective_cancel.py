@@ -12,9 +12,9 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.domain.orders import client_order_id
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, run_session
-from btcbot.runtime.strategy import CanaryStrategy
 from btcbot.settings import Settings
 from btcbot.storage import StateStore
+from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import FakeVenue
 
 ARMED: dict[str, Any] = {
@@ -41,7 +41,7 @@ def _deps(tmp_path: Path, venue: FakeVenue, store: StateStore, **overrides: Any)
         reader=venue,
         gateway=venue,
         store=store,
-        strategy=CanaryStrategy(Decimal(150), settings.canary_offset_bps),
+        strategy=CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps),
     )
 
 

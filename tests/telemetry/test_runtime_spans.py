@@ -24,9 +24,9 @@ def armed_run(tmp_path: Path) -> Iterator[tuple[TelemetryHandle, Any, list[tuple
     from btcbot.domain.clock import SystemClock
     from btcbot.exchange.btcturk import BtcturkExchange, build_market_data
     from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, run_session
-    from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
     from btcbot.storage import StateStore
+    from btcbot.strategies.canary import CanaryStrategy
 
     with Simulator(seed=1, symbols=("BTCTRY",), market_tick_ms=0) as sim:
         settings = Settings(
@@ -55,7 +55,7 @@ def armed_run(tmp_path: Path) -> Iterator[tuple[TelemetryHandle, Any, list[tuple
                 reader=exchange,
                 gateway=exchange,
                 store=store,
-                strategy=CanaryStrategy(
+                strategy=CanaryStrategy.from_params(
                     notional_try=settings.max_notional_per_order_try, offset_bps=settings.canary_offset_bps
                 ),
             )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from btcbot.domain.orders import Balance, Fill
 from btcbot.runtime.cycle import CycleContext, CycleStats, FreshBook, SymbolBook, SymbolOutcome
 from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.runtime.positions import AccountState
 from btcbot.runtime.reconcile import ReconcileOutcome
 from btcbot.runtime.risk_gate import RiskVerdict
 from btcbot.runtime.strategy import Proposal
@@ -60,7 +61,7 @@ class IntentsProposed:
 
 @dataclass(frozen=True, slots=True)
 class RiskAssessed:
-    """Risk gate -> order manager: approved intents and refusals, per symbol."""
+    """Risk gate -> order manager: approved intents, cancels of orders no longer wanted, and refusals, per symbol."""
 
     ctx: CycleContext
     verdicts: tuple[RiskVerdict, ...]
@@ -123,6 +124,7 @@ class RecordCycle:
     outcomes: tuple[SymbolOutcome, ...]
     live_orders: tuple[OrderRecord, ...]
     free_balances: tuple[tuple[str, Decimal], ...]
+    account: AccountState
     stats: CycleStats
     trace: Carrier
 
@@ -135,6 +137,7 @@ class CycleCompleted:
     outcomes: tuple[SymbolOutcome, ...]
     live_orders: tuple[OrderRecord, ...]
     free_balances: tuple[tuple[str, Decimal], ...]
+    account: AccountState
     stats: CycleStats
     flushed: bool
     trace: Carrier

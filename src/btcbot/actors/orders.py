@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from btcbot import reason_codes as rc
 from btcbot.actors._base import ActorServices, BtcbotActor
@@ -23,7 +24,7 @@ from btcbot.actors.messages import (
     RiskAssessed,
 )
 from btcbot.arming import ArmingGate, WriteToken
-from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderStatus
+from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderSide, OrderStatus
 from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
@@ -31,14 +32,19 @@ from btcbot.runtime.foreign_orders import split_orphans
 from btcbot.runtime.kill_switch import kill_switch_record, kill_switch_work
 from btcbot.runtime.lifecycle import OrderLedger, OrderRecord, advance, new_intent_record, order_row
 from btcbot.runtime.ports import RuntimeStore, known_client_ids, load_live_orders
+from btcbot.runtime.positions import PositionBook
 from btcbot.runtime.reconcile import status_after_submit_error
 from btcbot.runtime.records import alert_row, decision_id, order_event_row, utc
+from btcbot.runtime.risk_gate import RiskVerdict
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import set_error, start_span
 
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+CancelResult = Literal["sent", "not_armed", "failed", "not_open"]
+# Outcomes a TTL cancel on the same symbol may take over (the others already record an action of their own).
+_TTL_REWRITABLE = frozenset({"skip", "refuse", "none"})
 
 
 def with_update_to_order(stats: CycleStats, now_ns: int, received_ns: int | None) -> CycleStats:
@@ -74,11 +80,21 @@ class OrderManagerActor(BtcbotActor):
         self._ledger = OrderLedger()
         self._balances: tuple[tuple[str, Any], ...] = ()
         self._seen_trades: set[int] = set()
+        self._positions = PositionBook()
 
     def start_actor(self) -> None:
         # Also the restart path: the DB (flushed by the supervisor first) is the source of truth.
         self._ledger = OrderLedger(load_live_orders(self._store, self._prefixes))
         self._seen_trades = {int(r[0]) for r in self._store.query("SELECT trade_id FROM fills")}
+        rows = self._store.query(
+            "SELECT trade_id, exchange_order_id, client_order_id, symbol, side, price, quantity, fee, tax, "
+            "epoch_ms(ts) FROM fills WHERE client_order_id IS NOT NULL ORDER BY ts, trade_id"
+        )
+        self._positions = PositionBook(
+            Fill(int(t), int(x), c, sym, OrderSide(side), Decimal(p), Decimal(q), Decimal(fee), Decimal(tax), int(ts))
+            for t, x, c, sym, side, p, q, fee, tax, ts in rows
+            if str(c).startswith(self._prefixes)
+        )
 
     # ----- helpers -----
     def _now(self) -> int:
@@ -113,6 +129,8 @@ class OrderManagerActor(BtcbotActor):
         received = dict(msg.book_received_ns)
         stats = CycleStats()
         for verdict in msg.verdicts:
+            cancelled, stats = self._cancel_unwanted(verdict, ages.get(verdict.symbol), stats, msg.trace)
+            outcomes.extend(cancelled)
             for intent in verdict.approved:
                 late = self._ledger_refusal(intent, ages.get(verdict.symbol))
                 if late is not None:
@@ -127,8 +145,8 @@ class OrderManagerActor(BtcbotActor):
             live = self._ledger.live()
             outcomes = [kill_switch_record(o, kill_switch_work(live, o.symbol)) for o in outcomes]
         else:
-            stats, ttl_symbols = self._cancel_expired(ctx, msg.trace, stats)
-            outcomes = [self._ttl_outcome(o, ttl_symbols.get(o.symbol)) for o in outcomes]
+            stats, expired = self._cancel_expired(ctx, msg.trace, stats)
+            outcomes = self._with_ttl_cancels(outcomes, expired, ages)
         self._request_reconcile(ctx, tuple(outcomes), stats, msg.trace, force=False)
 
     def _ledger_refusal(self, intent: OrderIntent, age: float | None) -> SymbolOutcome | None:
@@ -144,16 +162,46 @@ class OrderManagerActor(BtcbotActor):
         return SymbolOutcome(intent.symbol, "refuse", code, (("checked", "order_manager_ledger"),), age)
 
     @staticmethod
-    def _ttl_outcome(o: SymbolOutcome, cid: str | None) -> SymbolOutcome:
-        if cid is None or o.action in ("submit", "would_submit", "block"):
-            return o
-        return replace(
-            o,
-            action="cancel",
-            reason_code=rc.ORDER_TTL_CANCEL,
-            client_order_id=cid,
-            details=(*o.details, ("was", o.reason_code)),
-        )
+    def _with_ttl_cancels(
+        outcomes: list[SymbolOutcome], expired: list[OrderRecord], ages: dict[str, float | None]
+    ) -> list[SymbolOutcome]:
+        """Each TTL cancel takes over a quiet record of its symbol (the canary's ``strategy:order_active``); on a
+        symbol blocked by its market data it goes into the block's details (the block stays the symbol's one record,
+        as stale streaks are counted by record); otherwise it gets a record of its own."""
+        out = list(outcomes)
+        for rec in expired:
+            mine = [i for i, o in enumerate(out) if o.symbol == rec.symbol]
+            block = next((i for i in mine if out[i].action == "block"), None)
+            quiet = next(
+                (i for i in mine if out[i].action in _TTL_REWRITABLE and out[i].reason_code != rc.ORDER_TTL_CANCEL),
+                None,
+            )
+            if block is not None:
+                o = out[block]
+                done = dict(o.details).get("ttl_cancel")
+                cids = f"{done},{rec.client_order_id}" if done else rec.client_order_id
+                out[block] = replace(o, details=(*(d for d in o.details if d[0] != "ttl_cancel"), ("ttl_cancel", cids)))
+            elif quiet is not None:
+                o = out[quiet]
+                out[quiet] = replace(
+                    o,
+                    action="cancel",
+                    reason_code=rc.ORDER_TTL_CANCEL,
+                    client_order_id=rec.client_order_id,
+                    details=(*o.details, ("was", o.reason_code)),
+                )
+            else:
+                out.append(
+                    SymbolOutcome(
+                        rec.symbol,
+                        "cancel",
+                        rc.ORDER_TTL_CANCEL,
+                        (("was", "none"),),
+                        ages.get(rec.symbol),
+                        rec.client_order_id,
+                    )
+                )
+        return out
 
     def _place(
         self,
@@ -309,9 +357,9 @@ class OrderManagerActor(BtcbotActor):
         )
 
     # ----- cancels -----
-    def _cancel(self, record: OrderRecord, token_kind: str, trace: dict[str, str], why: str) -> bool:
+    def _cancel(self, record: OrderRecord, token_kind: str, trace: dict[str, str], why: str) -> CancelResult:
         if record.exchange_order_id is None or record.status not in (S.OPEN, S.PARTIAL):
-            return False
+            return "not_open"
         attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": record.client_order_id, "btcbot.why": why}
         with start_span("order_cancel", carrier=trace, attributes=attrs) as span:
             try:
@@ -320,28 +368,59 @@ class OrderManagerActor(BtcbotActor):
                 self._gateway.cancel_order(record.exchange_order_id, token)
             except NotArmedError:
                 set_error(span, "not_armed")
-                return False
+                return "not_armed"
             except OrderNotFound:
                 pass  # already gone (filled or cancelled): the reconciler settles which
             except ExchangeError as exc:
                 set_error(span, type(exc).__name__)
                 log.warning("cancel of %s failed (%s); retrying next cycle", record.client_order_id, type(exc).__name__)
-                return False
+                return "failed"
         now = self._now()
         self._save(advance(record, S.CANCEL_PENDING, now, cancel_requested_ms=now), "cancel_requested", why=why)
-        return True
+        return "sent"
+
+    def _cancel_unwanted(
+        self, verdict: RiskVerdict, age: float | None, stats: CycleStats, trace: dict[str, str]
+    ) -> tuple[list[SymbolOutcome], CycleStats]:
+        """Cancel the live orders the strategy no longer wants, through the same write chokepoint as a TTL cancel."""
+        outcomes: list[SymbolOutcome] = []
+        sent = 0
+        for cid in verdict.cancels:
+            record = self._ledger.get(cid)
+            if record is None:
+                outcomes.append(
+                    SymbolOutcome(verdict.symbol, "none", rc.ORDER_REPLACE_CANCEL, (("result", "gone"),), age, cid)
+                )
+                continue
+            details = (
+                ("side", record.side.value),
+                ("price", str(record.price)),
+                ("quantity", str(record.quantity)),
+                ("left", str(record.quantity - record.filled_quantity)),
+            )
+            result = self._cancel(record, "cancel", trace, rc.ORDER_REPLACE_CANCEL)
+            if result == "sent":
+                sent += 1
+                outcome = SymbolOutcome(verdict.symbol, "cancel", rc.ORDER_REPLACE_CANCEL, details, age, cid)
+            elif result == "not_armed":
+                reasons = (("arm_reasons", ",".join(self._gate.blocking_reasons())),)
+                outcome = SymbolOutcome(
+                    verdict.symbol, "would_cancel", rc.DRY_RUN_WOULD_CANCEL, (*details, *reasons), age, cid
+                )
+            else:  # failed (retried next cycle, the strategy still not wanting it) or no longer open
+                outcome = SymbolOutcome(
+                    verdict.symbol, "none", rc.ORDER_REPLACE_CANCEL, (*details, ("result", result)), age, cid
+                )
+            outcomes.append(outcome)
+        return outcomes, replace(stats, cancel_requests=stats.cancel_requests + sent)
 
     def _cancel_expired(
         self, ctx: CycleContext, trace: dict[str, str], stats: CycleStats
-    ) -> tuple[CycleStats, dict[str, str]]:
+    ) -> tuple[CycleStats, list[OrderRecord]]:
         now = self._now()
-        symbols: dict[str, str] = {}
-        n = 0
-        for r in self._ledger.live():
-            if r.ttl_expired(now) and self._cancel(r, "cancel", trace, rc.ORDER_TTL_CANCEL):
-                symbols[r.symbol] = r.client_order_id
-                n += 1
-        return replace(stats, cancel_requests=stats.cancel_requests + n), symbols
+        expired = [r for r in self._ledger.live() if r.ttl_expired(now)]
+        cancelled = [r for r in expired if self._cancel(r, "cancel", trace, rc.ORDER_TTL_CANCEL) == "sent"]
+        return replace(stats, cancel_requests=stats.cancel_requests + len(cancelled)), cancelled
 
     def _cancel_all(
         self, ctx: CycleContext, trace: dict[str, str], *, protective: bool, stats: CycleStats | None = None
@@ -352,7 +431,9 @@ class OrderManagerActor(BtcbotActor):
         # Only orders this bot placed: a record it wrote ahead carries its decision. An adopted orphan has none;
         # it carries this scope's prefix but may be another process's (same key, another DB), so it is recorded
         # and alerted on, never swept up by the kill switch or the stop.
-        n = sum(1 for r in self._ledger.live() if r.decision_id is not None and self._cancel(r, kind, trace, why))
+        n = sum(
+            1 for r in self._ledger.live() if r.decision_id is not None and self._cancel(r, kind, trace, why) == "sent"
+        )
         return replace(stats, cancel_requests=stats.cancel_requests + n)
 
     # ----- reconciliation -----
@@ -397,6 +478,8 @@ class OrderManagerActor(BtcbotActor):
             if f.trade_id in self._seen_trades:
                 continue
             self._seen_trades.add(f.trade_id)
+            if (f.client_order_id or "").startswith(self._prefixes):
+                self._positions.apply(f)
             rec = self._ledger.get(f.client_order_id or "")
             rows.append({
                 "trade_id": f.trade_id, "exchange_order_id": f.exchange_order_id, "client_order_id": f.client_order_id,
@@ -477,6 +560,7 @@ class OrderManagerActor(BtcbotActor):
                 outcomes=msg.outcomes,
                 live_orders=self._ledger.live(),
                 free_balances=self._balances,
+                account=self._positions.snapshot(),
                 stats=stats,
                 trace=msg.trace,
             ),

@@ -34,7 +34,15 @@ class RiskGateActor(BtcbotActor):
         ages = {fb.symbol: fb.verdict.age_ms for fb in message.fresh}
         with start_span("risk_gate", carrier=message.trace, attributes={"btcbot.actor": self.actor_name}):
             inputs = [
-                RiskInput(p.symbol, p.intents, self._rules.get(p.symbol), fb.book.mid)
+                RiskInput(
+                    p.symbol,
+                    p.intents,
+                    self._rules.get(p.symbol),
+                    fb.book.mid,
+                    best_bid=fb.book.best_bid,
+                    best_ask=fb.book.best_ask,
+                    cancels=p.cancels,
+                )
                 for p, fb in zip(message.proposals, message.fresh, strict=True)
             ]
             verdicts = assess(
@@ -48,15 +56,19 @@ class RiskGateActor(BtcbotActor):
                 # and recorded as dry_run:would_submit with every arm reason, the kill switch among them.
                 kill_switch=ctx.kill_switch and self._gate.decision.protective_cancel_allowed,
                 safe_mode_latched=self._gate.safe_mode_cause is not None,
+                positions=ctx.account.net_base(),
+                orders_placed=ctx.orders_placed,
             )
             approved = []
             for v in verdicts:
-                if v.approved:
+                if v.approved or v.cancels:
                     approved.append(v)
-                if v.refusal is not None and not v.approved:
-                    action = "none" if v.refusal == rc.RISK_KILL_SWITCH else "refuse"
-                    cid = v.details[0][1] if v.refusal == rc.RISK_UNKNOWN_ORDER and v.details else None
-                    outcomes.append(SymbolOutcome(v.symbol, action, v.refusal, v.details, ages.get(v.symbol), cid))
+                for refusal in v.refused:  # every refused intent is a decision record of its own
+                    action = "none" if refusal.reason_code == rc.RISK_KILL_SWITCH else "refuse"
+                    cid = dict(refusal.details).get("client_order_id") if refusal.intent is None else None
+                    outcomes.append(
+                        SymbolOutcome(v.symbol, action, refusal.reason_code, refusal.details, ages.get(v.symbol), cid)
+                    )
             trace = inject()
         self.tell(
             "order_manager",

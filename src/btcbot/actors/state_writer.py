@@ -42,12 +42,29 @@ class StateWriterActor(BtcbotActor):
         now = self.services.clock.wall_ms()
         mode = "live" if self._gate.live else "observe"
         order = {s: i for i, s in enumerate(ctx.symbols)}
-        outcomes = tuple(sorted(message.outcomes, key=lambda o: order.get(o.symbol, len(order))))
+        # Per symbol, a submit first: its record gets the plain decision id, the one its order's row names.
+        outcomes = tuple(
+            sorted(
+                message.outcomes,
+                key=lambda o: (order.get(o.symbol, len(order)), o.action not in ("submit", "would_submit")),
+            )
+        )
         if ctx.purpose == "cycle":
-            rows = [
-                decision_row(o, run_id=ctx.run_id, cycle_id=ctx.cycle_id, now_ms=now, mode=mode, trace_id=ctx.trace_id)
-                for o in outcomes
-            ]
+            seen: dict[str, int] = {}
+            rows = []
+            for o in outcomes:
+                seen[o.symbol] = seen.get(o.symbol, 0) + 1
+                rows.append(
+                    decision_row(
+                        o,
+                        run_id=ctx.run_id,
+                        cycle_id=ctx.cycle_id,
+                        now_ms=now,
+                        mode=mode,
+                        trace_id=ctx.trace_id,
+                        seq=seen[o.symbol],
+                    )
+                )
             self._store.insert("decisions", rows)
             duration = (self.services.clock.monotonic_ns() - ctx.started_monotonic_ns) / 1e6
             self._store.insert(
@@ -80,6 +97,7 @@ class StateWriterActor(BtcbotActor):
                 outcomes=outcomes,
                 live_orders=message.live_orders,
                 free_balances=message.free_balances,
+                account=message.account,
                 stats=message.stats,
                 flushed=flush_first,
                 trace=message.trace,

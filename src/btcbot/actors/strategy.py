@@ -1,4 +1,4 @@
-"""Strategy actor: runs the configured ``Strategy`` on each fresh book."""
+"""Strategy actor: asks the configured strategy what it wants on each fresh book, and plans the difference."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from btcbot.actors.messages import BooksChecked, IntentsProposed
 from btcbot.domain.orders import OrderStatus
 from btcbot.domain.rules import SymbolRules
 from btcbot.runtime.cycle import SymbolOutcome
-from btcbot.runtime.strategy import Proposal, Strategy, StrategyInput
+from btcbot.runtime.risk_gate import RiskLimits
+from btcbot.runtime.strategy import AnyStrategy, Proposal, ask, build_view, plan, strategy_limits, strategy_orders
 from btcbot.telemetry.tracing import inject, start_span
 
 
@@ -19,12 +20,22 @@ class StrategyActor(BtcbotActor):
     actor_name = "strategy"
 
     def __init__(
-        self, services: ActorServices, *, strategy: Strategy, rules: Mapping[str, SymbolRules], account_scope: str
+        self,
+        services: ActorServices,
+        *,
+        strategy: AnyStrategy,
+        rules: Mapping[str, SymbolRules],
+        account_scope: str,
+        limits: RiskLimits,
+        balances_known: bool,
     ) -> None:
         super().__init__(services)
         self._strategy = strategy
         self._rules = dict(rules)
         self._scope = account_scope
+        self._limits = {s: strategy_limits(limits, s) for s in self._rules}
+        # Without credentials there are no balances to show (observe-only): the view says "unknown", not "zero".
+        self._balances_known = balances_known
 
     def handle(self, message: Any) -> None:
         if not isinstance(message, BooksChecked):
@@ -33,6 +44,7 @@ class StrategyActor(BtcbotActor):
         proposals: list[Proposal] = []
         fresh = []
         outcomes = list(message.outcomes)
+        balances = ctx.balances_map() if self._balances_known else None
         attrs = {"btcbot.actor": self.actor_name, "btcbot.strategy": self._strategy.name}
         with start_span("strategy", carrier=message.trace, attributes=attrs):
             for fb in message.fresh:
@@ -62,11 +74,10 @@ class StrategyActor(BtcbotActor):
                         )
                     )
                     continue
-                inp = StrategyInput(
-                    ctx.run_id, ctx.cycle_id, self._scope, fb.symbol, fb.book, rules, ctx.live_on(fb.symbol)
-                )
-                proposal = self._strategy.propose(inp)
-                if proposal.intents:
+                mine = strategy_orders(ctx, fb.symbol)
+                view = build_view(ctx, fb.book, rules, self._limits[fb.symbol], orders=mine, balances=balances)
+                proposal = plan(ask(self._strategy, view), mine, rules, ctx=ctx, scope=self._scope)
+                if proposal.intents or proposal.cancels:
                     proposals.append(proposal)
                     fresh.append(fb)
                 else:

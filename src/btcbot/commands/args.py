@@ -8,6 +8,7 @@ the value, its type and the default are shown when the Python type alone does no
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -56,6 +57,28 @@ def window_text(value: object) -> object:
     except UsageError as exc:
         raise ValueError(str(exc).removeprefix("--window ")) from None
     return text
+
+
+StrategySpec = Annotated[
+    str | None,
+    Field(
+        description=(
+            "the strategy: canary, a registered name (quoter, mean_reversion), package.module:ClassName or "
+            "path/to/file.py:ClassName (see docs/strategies.md)"
+        ),
+        examples=["quoter"],
+        json_schema_extra={"metavar": "NAME|MODULE:CLASS", "default_text": "the STRATEGY setting"},
+    ),
+]
+
+StrategyConfigPath = Annotated[
+    Path | None,
+    Field(
+        description="a TOML file whose [strategy] table holds the strategy's parameters (instead of STRATEGY_PARAMS)",
+        examples=["strategy.toml"],
+        json_schema_extra={"metavar": "PATH", "kind": "path", "default_text": "the STRATEGY_PARAMS setting"},
+    ),
+]
 
 
 _M = TypeVar("_M", bound=BaseModel)

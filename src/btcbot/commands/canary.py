@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from btcbot.commands.args import AdoptForeignOrders, CommandArgs, DryRun, EnvFile, validate_kwargs
+from btcbot.commands.args import (
+    AdoptForeignOrders,
+    CommandArgs,
+    DryRun,
+    EnvFile,
+    StrategyConfigPath,
+    StrategySpec,
+    validate_kwargs,
+)
 from btcbot.errors import UsageError
 from btcbot.settings import Settings
 
@@ -21,6 +29,10 @@ class CanaryArgs(CommandArgs):
 
     When the environment is armed for live trading, --symbol, --notional-try and --ttl-seconds must be given
     explicitly. --symbol must be one of UNIVERSE_SYMBOLS.
+
+    With a strategy of your own (STRATEGY or --strategy), the run trades only --symbol, --notional-try caps each
+    of its orders, --ttl-seconds is their TTL, and canary once places one order of the strategy's choosing (when
+    it wants one, within the cycle bound) and stops once that order is done.
     """
 
     symbol: str = Field(default="BTCTRY", description="the pair to trade; one of UNIVERSE_SYMBOLS", examples=["BTCTRY"])
@@ -47,6 +59,8 @@ class CanaryArgs(CommandArgs):
     )
     dry_run: DryRun = False
     adopt_foreign_orders: AdoptForeignOrders = False
+    strategy: StrategySpec = None
+    strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
     @field_validator("symbol", mode="before")
@@ -69,7 +83,8 @@ class CanaryLoopArgs(CanaryArgs):
     """Keep at most one canary order open at a time, for at most --max-cycles cycles.
 
     When the environment is armed for live trading, --symbol, --notional-try and --ttl-seconds must be given
-    explicitly. --symbol must be one of UNIVERSE_SYMBOLS.
+    explicitly. --symbol must be one of UNIVERSE_SYMBOLS. With a strategy of your own, it runs that strategy on
+    --symbol for --max-cycles cycles, each order capped at --notional-try.
     """
 
     max_cycles: int = Field(default=60, gt=0, description="stop after this many cycles", examples=[60])
@@ -109,16 +124,27 @@ def check_order_flags(settings: Settings, args: CanaryArgs, command: str) -> Non
 
 def _start(args: CanaryArgs, command: str, max_cycles: int | None) -> int:
     from btcbot.runtime.session import RuntimeOptions
-    from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
     from btcbot.settings import load_settings
+    from btcbot.strategies.canary import CanaryStrategy
+    from btcbot.strategy_loader import load_strategy
 
     settings = load_settings(args.env_file)
     check_order_flags(settings, args, command)
     check_caps(settings, args.notional_try)
-    settings = settings.model_copy(update={"universe_symbols": (args.symbol,)})
-    cycle_s = float(args.cycle_seconds)
     once = max_cycles is None
+    strategy = load_strategy(
+        settings,
+        spec=args.strategy,
+        config_path=args.strategy_config,
+        canary_params={"notional_try": args.notional_try, "first_cycle_only": once},
+    )
+    # The canary stage bounds any strategy the same way: one symbol, and --notional-try as the per-order cap.
+    settings = strategy.into(settings).model_copy(
+        update={"universe_symbols": (args.symbol,), "max_notional_per_order_try": args.notional_try}
+    )
+    builtin = isinstance(strategy.strategy, CanaryStrategy)
+    cycle_s = float(args.cycle_seconds)
     options = RuntimeOptions(
         command="canary_once" if once else "canary_loop",
         # canary once: the order's TTL plus room for the cancel to be confirmed and an UNKNOWN to be resolved.
@@ -127,10 +153,11 @@ def _start(args: CanaryArgs, command: str, max_cycles: int | None) -> int:
         symbols=(args.symbol,),
         ttl_seconds=args.ttl_seconds,
         until_idle=once,
+        # The built-in canary wants its one order in cycle 1 by itself; another strategy may wait for its moment.
+        max_orders=1 if once and not builtin else None,
         cycle_timeout_s=max(60.0, 3 * cycle_s),
         adopt_foreign_orders=args.adopt_foreign_orders,
     )
-    strategy = CanaryStrategy(args.notional_try, settings.canary_offset_bps, first_cycle_only=once)
     return execute(settings, options, strategy, cli_dry_run=args.dry_run, env_file=args.env_file).exit_code
 
 

@@ -6,7 +6,15 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs, window_text
+from btcbot.commands.args import (
+    AsJson,
+    CommandArgs,
+    EnvFile,
+    StrategyConfigPath,
+    StrategySpec,
+    validate_kwargs,
+    window_text,
+)
 from btcbot.doctor.window import parse_window
 from btcbot.errors import ConfigError
 
@@ -22,6 +30,8 @@ class DoctorArgs(CommandArgs):
         examples=["24h"],
         json_schema_extra={"metavar": "DURATION", "default_text": "the DOCTOR_WINDOW setting"},
     )
+    strategy: StrategySpec = None
+    strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
     @field_validator("window", mode="before")
@@ -44,6 +54,13 @@ def doctor(**kwargs: Any) -> int:
         config_error = str(exc)
     window = args.window or (settings.doctor_window if settings else "24h")
     window_seconds = parse_window(window, name="--window" if args.window else "DOCTOR_WINDOW")
-    report = run_checks(settings, config_error, DoctorOptions(window, window_seconds, offline=args.offline))
+    options = DoctorOptions(
+        window,
+        window_seconds,
+        offline=args.offline,
+        strategy=args.strategy,
+        strategy_config=args.strategy_config,
+    )
+    report = run_checks(settings, config_error, options)
     print(render_json(report) if args.as_json else render_text(report), flush=True)
     return report.exit_code

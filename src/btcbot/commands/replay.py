@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+from btcbot.commands.args import AsJson, CommandArgs, EnvFile, StrategyConfigPath, StrategySpec, validate_kwargs
 from btcbot.errors import UsageError
 from btcbot.replay.clock import parse_speed
 
@@ -80,6 +80,8 @@ class ReplayArgs(CommandArgs):
     )
     db: ReplayDb = None
     seed: Seed = 1
+    strategy: StrategySpec = None
+    strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
     @field_validator("speed", mode="before")
@@ -99,6 +101,8 @@ class BacktestArgs(CommandArgs):
     as_json: AsJson = False
     db: ReplayDb = None
     seed: Seed = 1
+    strategy: StrategySpec = None
+    strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
 
@@ -154,8 +158,16 @@ def replay(**kwargs: Any) -> int:
 
     speed = parse_speed(args.speed)
     result = run_replay(
-        dataset=args.dataset, speed=speed, db=args.db, seed=args.seed, env_file=args.env_file, command="replay"
+        dataset=args.dataset,
+        speed=speed,
+        db=args.db,
+        seed=args.seed,
+        env_file=args.env_file,
+        command="replay",
+        strategy=args.strategy,
+        strategy_config=args.strategy_config,
     )
+    print(f"replay {result.run_id}: {result.strategy}")
     print(result.line())
     return result.exit_code
 
@@ -166,7 +178,14 @@ def backtest(**kwargs: Any) -> int:
     from btcbot.replay.summary import format_text
 
     result = run_replay(
-        dataset=args.dataset, speed=None, db=args.db, seed=args.seed, env_file=args.env_file, command="backtest"
+        dataset=args.dataset,
+        speed=None,
+        db=args.db,
+        seed=args.seed,
+        env_file=args.env_file,
+        command="backtest",
+        strategy=args.strategy,
+        strategy_config=args.strategy_config,
     )
     summary = result.summary()
     if args.as_json:

@@ -7,14 +7,23 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from btcbot.commands.args import AdoptForeignOrders, CommandArgs, DryRun, EnvFile, validate_kwargs
+from btcbot.commands.args import (
+    AdoptForeignOrders,
+    CommandArgs,
+    DryRun,
+    EnvFile,
+    StrategyConfigPath,
+    StrategySpec,
+    validate_kwargs,
+)
 
 
 class RunArgs(CommandArgs):
     """Run the supervised runtime: one cycle (--once), or a loop of at most --max-cycles cycles (--loop).
 
     Live only when fully armed (LIVE_TRADING=true, LIVE_TRADING_ACK=I_UNDERSTAND, DRY_RUN=false,
-    KILL_SWITCH=false, SAFE_MODE=false, credentials present, no --dry-run); otherwise observe-only.
+    KILL_SWITCH=false, SAFE_MODE=false, credentials present, no --dry-run); otherwise observe-only. The strategy is
+    STRATEGY (default: the canary) or --strategy, with its parameters from STRATEGY_PARAMS or --strategy-config.
     """
 
     once: bool = Field(default=False, description="run one cycle, then stop (or --loop, not both)")
@@ -35,6 +44,8 @@ class RunArgs(CommandArgs):
     )
     dry_run: DryRun = False
     adopt_foreign_orders: AdoptForeignOrders = False
+    strategy: StrategySpec = None
+    strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
     @model_validator(mode="after")
@@ -51,11 +62,13 @@ class RunArgs(CommandArgs):
 def run(**kwargs: Any) -> int:
     args = validate_kwargs(RunArgs, "run", kwargs)
     from btcbot.runtime.session import RuntimeOptions
-    from btcbot.runtime.strategy import CanaryStrategy
     from btcbot.runtime.wiring import execute
     from btcbot.settings import load_settings
+    from btcbot.strategy_loader import load_strategy
 
     settings = load_settings(args.env_file)
+    strategy = load_strategy(settings, spec=args.strategy, config_path=args.strategy_config)
+    settings = strategy.into(settings)
     cycle_seconds = float(args.cycle_seconds if args.cycle_seconds is not None else settings.cycle_seconds)
     options = RuntimeOptions(
         command="run",
@@ -64,5 +77,4 @@ def run(**kwargs: Any) -> int:
         cycle_timeout_s=max(60.0, 3 * cycle_seconds),
         adopt_foreign_orders=args.adopt_foreign_orders,
     )
-    strategy = CanaryStrategy(settings.max_notional_per_order_try, settings.canary_offset_bps)
     return execute(settings, options, strategy, cli_dry_run=args.dry_run, env_file=args.env_file).exit_code

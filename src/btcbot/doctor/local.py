@@ -58,6 +58,24 @@ def check_arming(settings: Settings) -> CheckResult:
     return CheckResult("arming", Status.PASS, f"observe-only (no orders): {reasons}", "none for stages 0/1", details)
 
 
+def check_strategy(settings: Settings, spec: str | None = None, config_path: Path | None = None) -> CheckResult:
+    """The strategy a run with these settings would use, loaded and validated exactly as the run loads it."""
+    from btcbot.strategy_loader import load_strategy
+
+    try:
+        loaded = load_strategy(settings, spec=spec, config_path=config_path)
+    except BtcbotError as exc:
+        return CheckResult(
+            "strategy",
+            Status.FAIL,
+            str(exc),
+            "fix STRATEGY / STRATEGY_PARAMS (or --strategy / --strategy-config); see docs/strategies.md",
+            {"strategy": spec or settings.strategy},
+        )
+    details = {"strategy": loaded.strategy.name, "target": loaded.target, "params": loaded.params}
+    return CheckResult("strategy", Status.PASS, loaded.describe(), "none", details)
+
+
 def check_credentials(settings: Settings) -> CheckResult:
     from btcbot.arming import ArmingInputs, decide_arming
     from btcbot.reason_codes import ARM_CREDENTIALS_MISSING

@@ -26,6 +26,8 @@ class DoctorOptions:
     window_seconds: int
     offline: bool = False
     reader_timeout_s: float = 3.0
+    strategy: str | None = None  # --strategy
+    strategy_config: Path | None = None  # --strategy-config
 
 
 def _live_intended(settings: Settings) -> bool:
@@ -45,7 +47,8 @@ def run_checks(
     if settings is None:
         checks.append(local.check_config_error(config_error or "configuration could not be loaded"))
         skip_reason, skip_action = "configuration invalid: not evaluated", "fix the config check first"
-        for name in ("arming", "credentials", "db_path", "db_schema", "instance_lock", "intent_journal", "log_file"):
+        skipped = ("arming", "strategy", "credentials", "db_path", "db_schema", "instance_lock", "intent_journal")
+        for name in (*skipped, "log_file"):
             checks.append(CheckResult(name, Status.SKIP, skip_reason, skip_action))
         checks.extend(skipped_network_checks(skip_reason, skip_action))
         checks.extend(skipped_db_checks(skip_reason, skip_action))
@@ -54,6 +57,7 @@ def run_checks(
     db_path = settings.state_db_file
     checks.append(local.check_config_ok())
     checks.append(local.check_arming(settings))
+    checks.append(local.check_strategy(settings, options.strategy, options.strategy_config))
     checks.append(local.check_credentials(settings))
     path_check = local.check_db_path(settings.state_db_path)
     checks.append(path_check)

@@ -67,6 +67,8 @@ class OrderIntent:
     quantity: Decimal
     client_order_id: str
     method: OrderMethod = OrderMethod.LIMIT
+    # BTCTurk has no post-only flag: the risk gate refuses a post-only intent that would take the fresh book.
+    post_only: bool = False
 
     @property
     def notional(self) -> Decimal:

@@ -14,6 +14,7 @@ from btcbot.errors import InvariantViolation
 from btcbot.replay.feed import DatasetFeed
 from btcbot.replay.market import RecordedMarket
 from btcbot.replay.venue import InProcessVenue, assert_in_process
+from btcbot.runtime.strategy import AnyStrategy
 from btcbot.settings import Settings
 
 # Flush the buffered rows at most this often (wall time) while replaying; always at the end.
@@ -87,22 +88,6 @@ class RuntimeOutcome:
     raw: Any
 
 
-def build_strategy(settings: Settings) -> Any:
-    """The strategy ``btcbot run`` uses, built the same way, so a replay decides as the live run did."""
-    import importlib
-
-    try:
-        run_module: Any = importlib.import_module("btcbot.commands.run")
-    except ImportError:
-        run_module = None
-    factory = getattr(run_module, "build_strategy", None)
-    if callable(factory):
-        return factory(settings)
-    from btcbot.runtime.strategy import CanaryStrategy
-
-    return CanaryStrategy(notional_try=settings.max_notional_per_order_try, offset_bps=settings.canary_offset_bps)
-
-
 def run_runtime(
     *,
     settings: Settings,
@@ -112,6 +97,7 @@ def run_runtime(
     market: RecordedMarket,
     run_id: str,
     command: str,
+    strategy: AnyStrategy,
 ) -> RuntimeOutcome:
     from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, StopControl, run_session
     from btcbot.storage import StateStore
@@ -143,7 +129,7 @@ def run_runtime(
         reader=venue,
         gateway=venue,
         store=store,
-        strategy=build_strategy(settings),
+        strategy=strategy,
         run_id=run_id,
         stop=stop,
         rules={s: venue.symbol_rules(s) for s in settings.universe_symbols},

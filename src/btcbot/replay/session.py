@@ -58,6 +58,7 @@ class ReplayResult:
     last_ms: int
     venue: InProcessVenue
     runtime: Any = None
+    strategy: str = ""  # LoadedStrategy.describe(): name, target and effective parameters
 
     @property
     def events_per_s(self) -> float:
@@ -88,7 +89,7 @@ class ReplayResult:
                 ).fetchall()
             ]
         fills = [(f.price, f.quantity, f.fee, f.tax) for f in self.venue.fills()]
-        return build_summary(
+        return {"strategy": self.strategy} | build_summary(
             run_id=self.run_id,
             dataset=str(self.dataset),
             events=self.events,
@@ -209,8 +210,15 @@ def run_replay(
     seed: int,
     env_file: str | None,
     command: str = "replay",
+    strategy: str | None = None,
+    strategy_config: Path | None = None,
 ) -> ReplayResult:
+    from btcbot.strategy_loader import load_strategy
+
     settings = replay_settings(env_file, db, command)
+    # The strategy as `btcbot run` would build it, before anything is opened; its parameters join the run id.
+    loaded = load_strategy(settings, spec=strategy, config_path=strategy_config)
+    settings = loaded.into(settings)
     path, market, first_ms = open_dataset(dataset, settings)
     rules = rules_from_header(str(path), market.header.symbols, market.header.exchange_info)
     clock = VirtualClock(start_ms=first_ms) if speed is None else PacedClock(first_ms, speed)
@@ -236,6 +244,7 @@ def run_replay(
                     market=market,
                     run_id=run_id,
                     command=command,
+                    strategy=loaded.strategy,
                 )
             wall = time.perf_counter() - began
     finally:
@@ -254,4 +263,5 @@ def run_replay(
         last_ms=market.last_event_ms or first_ms,
         venue=venue,
         runtime=outcome.raw,
+        strategy=loaded.describe(),
     )

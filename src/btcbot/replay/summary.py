@@ -130,6 +130,7 @@ def build_summary(
 def format_text(summary: dict[str, Any]) -> str:
     lines = [
         f"backtest {summary['run_id']}  dataset {summary['dataset']}",
+        *([f"  {summary['strategy']}"] if summary.get("strategy") else []),
         f"  events {summary['events']}  cycles {summary['cycles']}  virtual {summary['virtual_seconds']} s  "
         f"wall {summary['wall_seconds']} s  ({summary['events_per_second']} events/s)",
         f"  orders {summary['orders']}  filled {summary['orders_filled']}  rejected {summary['orders_rejected']}  "

@@ -10,6 +10,7 @@ from typing import Literal
 from btcbot.domain.market import BookSnapshot
 from btcbot.runtime.freshness import FreshnessVerdict
 from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.runtime.positions import AccountState
 
 Purpose = Literal["cycle", "startup", "stop"]
 Details = tuple[tuple[str, str], ...]
@@ -29,6 +30,8 @@ class CycleContext:
     live_orders: tuple[OrderRecord, ...] = ()
     free_balances: tuple[tuple[str, Decimal], ...] = ()
     kill_switch: bool = False
+    account: AccountState = field(default_factory=AccountState)  # this bot's positions and recent fills
+    orders_placed: int = 0  # orders this run submitted (or, observe-only, would have) before this cycle
 
     def balances_map(self) -> dict[str, Decimal]:
         return dict(self.free_balances)

@@ -20,10 +20,20 @@ def decision_id(run_id: str, cycle_id: int, symbol: str) -> str:
 
 
 def decision_row(
-    outcome: SymbolOutcome, *, run_id: str, cycle_id: int, now_ms: int, mode: str, trace_id: str | None
+    outcome: SymbolOutcome,
+    *,
+    run_id: str,
+    cycle_id: int,
+    now_ms: int,
+    mode: str,
+    trace_id: str | None,
+    seq: int = 1,
 ) -> dict[str, Any]:
+    """``seq``: the record's place among its symbol's records of the cycle; the first keeps the plain id (the one
+    ``orders.decision_id`` names), the n-th (a second order, a refusal, a cancel) gets ``<id>:<n>``."""
+    key = decision_id(run_id, cycle_id, outcome.symbol)
     return {
-        "decision_id": decision_id(run_id, cycle_id, outcome.symbol),
+        "decision_id": key if seq == 1 else f"{key}:{seq}",
         "run_id": run_id,
         "cycle_id": cycle_id,
         "ts": utc(now_ms),

@@ -1,9 +1,16 @@
 """The risk gate: every intent passes these checks in this order, and each refusal has its own code.
 
-Order: kill switch, safe-mode latch, an UNKNOWN order on the symbol, orders per cycle, open orders per
-symbol, notional per cycle, notional per order, our minimum notional, the exchange minimum, the price
-collar against the fresh reference price (reject, never clamp), and the available balance. Arming is not a
-refusal here: an observe-only run takes the whole path and records ``dry_run:would_submit``.
+Order: kill switch, safe-mode latch, an UNKNOWN order on the symbol (these three refuse the whole symbol), then
+per intent: orders per run (``canary once`` with a strategy), orders per cycle, open orders per symbol, notional
+per cycle, notional per order, our minimum notional, the exchange minimum, post-only against the fresh book, the
+price collar against the fresh reference price (reject, never clamp), the position cap (MAX_POSITION_BASE) and the
+free balance (quote for a buy, base for a sell). Every refused intent is its own refusal. Arming is not a refusal
+here: an observe-only run takes the whole path and records ``dry_run:would_submit``.
+
+The position check takes the worst case on each side: the bot's net position (``btcbot.runtime.positions``) plus
+the remaining quantity of every live buy on the symbol, the buys approved before this one and this one must stay
+at or below the cap; the net position minus the same for sells at or above minus the cap. Open orders on the other
+side never make room (they may not fill).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderIntent, OrderSide, OrderStatus
 from btcbot.domain.rules import SymbolRules
 from btcbot.runtime.lifecycle import OrderRecord
-from btcbot.settings import Settings
+from btcbot.settings import ALL_SYMBOLS, Settings
 
 _HUNDRED = Decimal(100)
 
@@ -29,9 +36,12 @@ class RiskLimits:
     max_notional_per_order: Decimal
     min_order_notional: Decimal
     price_collar_pct: Decimal
+    # Per symbol, or "*" for every symbol (Settings.position_caps); empty: no position cap.
+    max_position_base: tuple[tuple[str, Decimal], ...] = ()
+    max_orders_per_run: int | None = None  # canary once with a strategy: 1
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RiskLimits:
+    def from_settings(cls, settings: Settings, *, max_orders_per_run: int | None = None) -> RiskLimits:
         return cls(
             max_orders_per_cycle=settings.max_orders_per_cycle,
             max_open_orders_per_symbol=settings.max_open_orders_per_symbol,
@@ -39,7 +49,13 @@ class RiskLimits:
             max_notional_per_order=settings.max_notional_per_order_try,
             min_order_notional=settings.min_order_notional_try,
             price_collar_pct=settings.price_collar_pct,
+            max_position_base=tuple(settings.position_caps.items()),
+            max_orders_per_run=max_orders_per_run,
         )
+
+    def position_cap(self, symbol: str) -> Decimal | None:
+        caps = dict(self.max_position_base)
+        return caps.get(symbol, caps.get(ALL_SYMBOLS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +66,36 @@ class RiskInput:
     intents: tuple[OrderIntent, ...]
     rules: SymbolRules | None
     reference_price: Decimal | None  # mid of the fresh book
+    best_bid: Decimal | None = None  # of the fresh book: post-only intents must stay behind it
+    best_ask: Decimal | None = None
+    cancels: tuple[str, ...] = ()  # client ids the strategy no longer wants; passed on unless the symbol is refused
+
+
+Details = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason_code: str
+    details: Details = ()
+    intent: OrderIntent | None = None  # None: the whole symbol (kill switch, safe mode, an UNKNOWN order)
 
 
 @dataclass(frozen=True, slots=True)
 class RiskVerdict:
     symbol: str
-    approved: tuple[OrderIntent, ...]
-    refusal: str | None  # the first refusal's code, None when every intent passed
-    details: tuple[tuple[str, str], ...] = field(default=())
+    approved: tuple[OrderIntent, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+    cancels: tuple[str, ...] = ()
+
+    @property
+    def refusal(self) -> str | None:
+        """The first refusal's code; None when nothing was refused."""
+        return self.refused[0].reason_code if self.refused else None
+
+    @property
+    def details(self) -> Details:
+        return self.refused[0].details if self.refused else ()
 
 
 def _free(balances: Mapping[str, Decimal], asset: str) -> Decimal:
@@ -69,6 +107,13 @@ class _CycleBudget:
     orders: int = 0
     notional: Decimal = Decimal(0)
     spent: dict[str, Decimal] = field(default_factory=dict)
+    # symbol -> the net position if every buy (long) / every sell (short) on it filled
+    long: dict[str, Decimal] = field(default_factory=dict)
+    short: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _left(mine: Sequence[OrderRecord], side: OrderSide) -> Decimal:
+    return sum((r.quantity - r.filled_quantity for r in mine if r.side is side), Decimal(0))
 
 
 def _check_intent(
@@ -78,8 +123,12 @@ def _check_intent(
     open_on_symbol: int,
     budget: _CycleBudget,
     balances: Mapping[str, Decimal] | None,
+    placed_before: int,
 ) -> tuple[str | None, str]:
     notional = intent.notional
+    run_cap = limits.max_orders_per_run
+    if run_cap is not None and placed_before + budget.orders + 1 > run_cap:
+        return rc.RISK_MAX_ORDERS_PER_RUN, f"placed={placed_before + budget.orders} limit={run_cap}"
     if budget.orders + 1 > limits.max_orders_per_cycle:
         return rc.RISK_MAX_ORDERS_PER_CYCLE, f"limit={limits.max_orders_per_cycle}"
     if open_on_symbol + 1 > limits.max_open_orders_per_symbol:
@@ -95,12 +144,23 @@ def _check_intent(
         return rc.RISK_SYMBOL_NOT_TRADABLE, "symbol rules missing or not TRADING"
     if notional < rules.min_exchange_value:
         return rc.RISK_EXCHANGE_MIN_NOTIONAL, f"notional={notional} exchange_min={rules.min_exchange_value}"
+    if intent.post_only:
+        touch = inp.best_ask if intent.side is OrderSide.BUY else inp.best_bid
+        takes = touch is None or (intent.price >= touch if intent.side is OrderSide.BUY else intent.price <= touch)
+        if takes:
+            return rc.RISK_POST_ONLY_WOULD_TAKE, f"side={intent.side.value} price={intent.price} touch={touch}"
     ref = inp.reference_price
     if ref is None or ref <= 0:
         return rc.RISK_PRICE_COLLAR, "no reference price"
     deviation = abs(intent.price - ref) / ref * _HUNDRED
     if deviation > limits.price_collar_pct or not rules.price_in_band(intent.price):
         return rc.RISK_PRICE_COLLAR, f"price={intent.price} reference={ref} collar_pct={limits.price_collar_pct}"
+    cap = limits.position_cap(inp.symbol)
+    if cap is not None:
+        if intent.side is OrderSide.BUY and budget.long[inp.symbol] + intent.quantity > cap:
+            return rc.RISK_MAX_POSITION, f"projected={budget.long[inp.symbol] + intent.quantity} cap={cap}"
+        if intent.side is OrderSide.SELL and budget.short[inp.symbol] - intent.quantity < -cap:
+            return rc.RISK_MAX_POSITION, f"projected={budget.short[inp.symbol] - intent.quantity} cap=-{cap}"
     if balances is None:
         return None, ""  # unknown (observe-only without credentials): nothing is sent, so nothing to protect
     asset, need = (rules.denominator, notional) if intent.side is OrderSide.BUY else (rules.numerator, intent.quantity)
@@ -108,6 +168,16 @@ def _check_intent(
     if already + need > _free(balances, asset):
         return rc.RISK_INSUFFICIENT_BALANCE, f"asset={asset} need={need} free={_free(balances, asset) - already}"
     return None, ""
+
+
+def _intent_details(intent: OrderIntent, why: str) -> Details:
+    return (
+        ("side", intent.side.value),
+        ("price", str(intent.price)),
+        ("quantity", str(intent.quantity)),
+        ("notional", str(intent.notional)),
+        ("why", why),
+    )
 
 
 def assess(
@@ -118,40 +188,52 @@ def assess(
     free_balances: Mapping[str, Decimal] | None,
     kill_switch: bool,
     safe_mode_latched: bool,
+    positions: Mapping[str, Decimal] | None = None,
+    orders_placed: int = 0,
 ) -> list[RiskVerdict]:
     """Judge every symbol's intents for one cycle; caps per cycle are shared across symbols, in input order.
 
     ``free_balances=None`` means the balances are unknown; the caller passes it only in observe mode.
+    ``positions``: the bot's net position per symbol; ``orders_placed``: orders this run placed before this cycle.
     """
     budget = _CycleBudget()
     verdicts: list[RiskVerdict] = []
     for inp in inputs:
         if kill_switch:
-            verdicts.append(RiskVerdict(inp.symbol, (), rc.RISK_KILL_SWITCH))
+            verdicts.append(RiskVerdict(inp.symbol, refused=(Refusal(rc.RISK_KILL_SWITCH),)))
             continue
         if safe_mode_latched:
-            verdicts.append(RiskVerdict(inp.symbol, (), rc.RISK_SAFE_MODE))
+            verdicts.append(RiskVerdict(inp.symbol, refused=(Refusal(rc.RISK_SAFE_MODE),)))
             continue
         mine = [r for r in live_orders if r.symbol == inp.symbol]
         if any(r.status is OrderStatus.UNKNOWN for r in mine):
             unknown = next(r.client_order_id for r in mine if r.status is OrderStatus.UNKNOWN)
-            verdicts.append(RiskVerdict(inp.symbol, (), rc.RISK_UNKNOWN_ORDER, (("client_order_id", unknown),)))
+            refusal = Refusal(rc.RISK_UNKNOWN_ORDER, (("client_order_id", unknown),))
+            verdicts.append(RiskVerdict(inp.symbol, refused=(refusal,)))
             continue
+        position = (positions or {}).get(inp.symbol, Decimal(0))
+        budget.long[inp.symbol] = position + _left(mine, OrderSide.BUY)
+        budget.short[inp.symbol] = position - _left(mine, OrderSide.SELL)
         approved: list[OrderIntent] = []
-        refusal: str | None = None
-        detail = ""
+        refused: list[Refusal] = []
         for intent in inp.intents:
-            code, why = _check_intent(intent, inp, limits, len(mine) + len(approved), budget, free_balances)
+            code, why = _check_intent(
+                intent, inp, limits, len(mine) + len(approved), budget, free_balances, orders_placed
+            )
             if code is not None:
-                refusal, detail = refusal or code, detail or why
+                refused.append(Refusal(code, _intent_details(intent, why), intent))
                 continue
             approved.append(intent)
             budget.orders += 1
             budget.notional += intent.notional
             assert inp.rules is not None  # noqa: S101 - checked above
-            asset = inp.rules.denominator if intent.side is OrderSide.BUY else inp.rules.numerator
-            need = intent.notional if intent.side is OrderSide.BUY else intent.quantity
+            buy = intent.side is OrderSide.BUY
+            asset = inp.rules.denominator if buy else inp.rules.numerator
+            need = intent.notional if buy else intent.quantity
             budget.spent[asset.upper()] = budget.spent.get(asset.upper(), Decimal(0)) + need
-        details = (("why", detail),) if detail else ()
-        verdicts.append(RiskVerdict(inp.symbol, tuple(approved), refusal, details))
+            if buy:
+                budget.long[inp.symbol] += intent.quantity
+            else:
+                budget.short[inp.symbol] -= intent.quantity
+        verdicts.append(RiskVerdict(inp.symbol, tuple(approved), tuple(refused), inp.cancels))
     return verdicts

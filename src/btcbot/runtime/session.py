@@ -45,9 +45,10 @@ from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
 from btcbot.runtime.cycle_view import CycleFacts, CycleView, build_cycle_view
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
+from btcbot.runtime.positions import AccountState
 from btcbot.runtime.records import alert_row, decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
-from btcbot.runtime.strategy import Strategy
+from btcbot.runtime.strategy import AnyStrategy
 from btcbot.runtime.summary import Interruption, RunEnd, RunSummary, kv
 from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor
 from btcbot.settings import Settings, redacted_view
@@ -107,6 +108,9 @@ class RuntimeOptions:
     symbols: tuple[str, ...] | None = None  # default: UNIVERSE_SYMBOLS
     ttl_seconds: int | None = None  # default: TTL_SECONDS
     until_idle: bool = False  # canary once: stop when no order of this bot is live any more
+    # canary once with a strategy: the run may place this many orders (risk:max_orders_per_run), and stops when
+    # idle only once it has placed them. None: no such bound (the built-in canary wants one order by itself).
+    max_orders: int | None = None
     cancel_on_exit: bool | None = None  # default: CANCEL_OPEN_ORDERS_ON_STOP
     cycle_timeout_s: float = 60.0  # real time to wait for one cycle before declaring the graph stuck
     ping_interval_s: float = 1.0
@@ -125,7 +129,7 @@ class RuntimeDeps:
     reader: ExchangeReader
     gateway: OrderGateway
     store: RuntimeStore
-    strategy: Strategy
+    strategy: AnyStrategy
     run_id: str = field(default_factory=new_run_id)
     stop: StopControl = field(default_factory=StopControl)
     rules: Mapping[str, SymbolRules] | None = None  # default: fetched from the reader
@@ -185,6 +189,7 @@ class _Session:
         self.live_orders: tuple[OrderRecord, ...] = ()
         self.end_cause: str | None = None  # set by an escalation that ends the run
         self.balances: tuple[tuple[str, Decimal], ...] = ()
+        self.account = AccountState()
         self.last_ping = 0.0
         self.cleanup: str | None = None  # what the stop's clean-up did (see stop_cancel)
         self.view_may_lag = False  # a cycle's outcome was never received: the order manager may know more
@@ -196,6 +201,7 @@ class _Session:
         scope = self.s.resolved_account_scope
         self.prefixes = owned_prefixes(scope, self.s.legacy_account_scope)
         rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
+        limits = RiskLimits.from_settings(self.s, max_orders_per_run=options.max_orders)
         sv = self.services
         factories: dict[str, ActorFactory] = {
             "state_writer": lambda: StateWriterActor.start(sv, store=deps.store, gate=deps.gate),
@@ -217,10 +223,15 @@ class _Session:
                 max_open_orders_per_symbol=self.s.max_open_orders_per_symbol,
                 adopt_foreign_orders=options.adopt_foreign_orders,
             ),
-            "risk_gate": lambda: RiskGateActor.start(
-                sv, limits=RiskLimits.from_settings(self.s), rules=rules, gate=deps.gate
+            "risk_gate": lambda: RiskGateActor.start(sv, limits=limits, rules=rules, gate=deps.gate),
+            "strategy": lambda: StrategyActor.start(
+                sv,
+                strategy=deps.strategy,
+                rules=rules,
+                account_scope=scope,
+                limits=limits,
+                balances_known=self.s.credentials_present,
             ),
-            "strategy": lambda: StrategyActor.start(sv, strategy=deps.strategy, rules=rules, account_scope=scope),
             "freshness_guard": lambda: FreshnessGuardActor.start(sv, max_age_ms=self.s.max_market_data_age_ms),
             "feed": lambda: FeedActor.start(sv, market_data=deps.market_data),
         }
@@ -248,6 +259,8 @@ class _Session:
             live_orders=self.live_orders,
             free_balances=self.balances,
             kill_switch=self.s.kill_switch,
+            account=self.account,
+            orders_placed=self.summary.placed + self.summary.would_submit,
         )
 
     def await_completion(self, cycle_id: int, purpose: Purpose) -> CycleCompleted:
@@ -290,6 +303,7 @@ class _Session:
     def absorb(self, done: CycleCompleted) -> None:
         self.live_orders = done.live_orders
         self.balances = done.free_balances
+        self.account = done.account
         self.summary.add(done.stats)
         new = [r for r in done.stats.foreign_orders if r.client_order_id not in self.foreign_seen]
         if new:
@@ -338,6 +352,10 @@ class _Session:
         log.warning("%s", text)
         if live:
             self.supervisor.escalate(foreign_orders.ESCALATION_CAUSE, text[:500], ctx.cycle_id, ctx.trace_id)
+
+    def placed_enough(self) -> bool:
+        wanted = self.o.max_orders
+        return wanted is None or self.summary.placed + self.summary.would_submit >= wanted
 
     def check_liveness(self, cycle_id: int) -> None:
         now = time.monotonic()
@@ -515,7 +533,7 @@ class _Session:
                 if self.end_cause is not None:
                     log.error("run ends early: %s", self.end_cause)
                     break
-                if self.o.until_idle and not self.live_orders:
+                if self.o.until_idle and not self.live_orders and self.placed_enough():
                     break
                 if limit is not None and cycle_id >= limit:
                     break

@@ -21,8 +21,8 @@ from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.errors import BtcbotError
 from btcbot.runtime.session import RunResult, RuntimeDeps, RuntimeOptions, StopControl, new_run_id, run_session
-from btcbot.runtime.strategy import Strategy
 from btcbot.settings import Settings, gates_overriding_env_file
+from btcbot.strategy_loader import LoadedStrategy
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _configure_telemetry(settings: Settings, run_id: str) -> Callable[[], None]:
 def execute(
     settings: Settings,
     options: RuntimeOptions,
-    strategy: Strategy,
+    strategy: LoadedStrategy,
     *,
     cli_dry_run: bool,
     env_file: str | None = None,
@@ -120,6 +120,7 @@ def execute(
         reasons,
         os.getpid(),
     )
+    out(f"btcbot {options.command}: {strategy.describe()}")
     stop = StopControl()
     stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
     try:
@@ -137,7 +138,7 @@ def execute(
                     reader=exchange,
                     gateway=exchange,
                     store=store,
-                    strategy=strategy,
+                    strategy=strategy.strategy,
                     run_id=run_id,
                     stop=stop,
                     venue_429s=lambda: exchange.http.limiter.venue_429s,
