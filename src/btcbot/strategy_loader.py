@@ -114,11 +114,15 @@ def resolve(spec: str) -> tuple[type[Strategy[Any]], str]:
         target = spec
     else:
         known = registered()
-        if spec not in known:
-            names = ", ".join(sorted(known)) or "none installed"
+        if not known:  # btcbot's own are registered too: the install predates them (an old editable install)
             raise ConfigError(
-                f"STRATEGY={spec}: unknown strategy (registered: {names}); or give package.module:ClassName "
-                "or path/to/file.py:ClassName"
+                f"STRATEGY={spec}: no strategy is registered under {ENTRY_POINT_GROUP}; reinstall btcbot "
+                "(scripts/_venv.sh, or pip install -e .) so its entry points are installed"
+            )
+        if spec not in known:
+            raise ConfigError(
+                f"STRATEGY={spec}: unknown strategy (registered: {', '.join(sorted(known))}); or give "
+                "package.module:ClassName or path/to/file.py:ClassName"
             )
         target = known[spec]
         from importlib.metadata import entry_points

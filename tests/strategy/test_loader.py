@@ -205,3 +205,11 @@ def test_commands_refuse_with_one_line_and_exit_2(argv, tmp_path, monkeypatch, c
     else:
         assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("error: ")
     assert not (tmp_path / "state.db").exists()
+
+
+def test_an_install_without_the_entry_points_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch):
+    import btcbot.strategy_loader as loader
+
+    monkeypatch.setattr(loader, "registered", dict)
+    with pytest.raises(ConfigError, match=r"no strategy is registered under btcbot\.strategies; reinstall btcbot"):
+        load_strategy(settings())
