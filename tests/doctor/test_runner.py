@@ -64,7 +64,7 @@ def test_verdict_and_exit_code(statuses: list[Status], expected: Status, code: i
 def test_offline_skips_network_and_never_passes_it(make_settings: Callable[..., Settings]) -> None:
     report = run_checks(make_settings(), None, DoctorOptions("24h", 86400, offline=True), probe=_never_called)
     assert [c.name for c in report.checks] == NAMES
-    net = [c for c in report.checks if c.name in NAMES[8:12]]
+    net = [c for c in report.checks if c.name in NAMES[9:13]]
     assert {c.status for c in net} == {Status.SKIP}
     assert all("--offline" in c.reason for c in net)
 
@@ -91,7 +91,7 @@ def test_absent_db_skips_slos_as_reduced_confidence(kit: Any, make_settings: Cal
     report = run_checks(settings, None, OPTS, probe=lambda s: kit.facts())
     by = {c.name: c for c in report.checks}
     assert by["db_schema"].status is Status.SKIP
-    for name in NAMES[12:]:
+    for name in NAMES[13:]:
         assert by[name].status is Status.SKIP and "reduced confidence" in by[name].reason
     assert report.status is Status.PASS
 
