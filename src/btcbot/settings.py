@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
+from btcbot.domain.symbols import symbol_list
 from btcbot.errors import ConfigError
 
 REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
@@ -52,24 +53,8 @@ def _strict_bool(value: object) -> bool:
 StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 
-def _symbol_list(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        parts = [p.strip().upper().replace("_", "") for p in value.split(",")]
-    elif isinstance(value, (list, tuple)):
-        parts = [str(p).strip().upper().replace("_", "") for p in value]
-    else:
-        raise ValueError("must be a comma-separated list of symbols such as BTCTRY,ETHTRY")
-    symbols = tuple(p for p in parts if p)
-    if not symbols:
-        raise ValueError("must name at least one symbol, for example BTCTRY")
-    for s in symbols:
-        if not s.isalnum():
-            raise ValueError(f"symbol {s!r} is not alphanumeric (expected e.g. BTCTRY)")
-    return symbols
-
-
 # NoDecode: the value is a comma-separated list, not JSON (pydantic-settings would try JSON for a tuple).
-SymbolList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_symbol_list)]
+SymbolList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(symbol_list)]
 
 ALL_SYMBOLS = "*"
 

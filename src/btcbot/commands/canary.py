@@ -17,6 +17,7 @@ from btcbot.commands.args import (
     StrategySpec,
     validate_kwargs,
 )
+from btcbot.domain.symbols import normalize_symbol
 from btcbot.errors import UsageError
 from btcbot.settings import Settings
 
@@ -63,15 +64,9 @@ class CanaryArgs(CommandArgs):
     strategy_config: StrategyConfigPath = None
     env_file: EnvFile = None
 
-    @field_validator("symbol", mode="before")
-    @classmethod
-    def _norm_symbol(cls, value: object) -> object:
-        if isinstance(value, str):
-            s = value.strip().upper().replace("_", "")
-            if not s.isalnum():
-                raise ValueError("must be a symbol such as BTCTRY")
-            return s
-        return value
+    _norm_symbol = field_validator("symbol", mode="before")(
+        lambda cls, v: normalize_symbol(v) if isinstance(v, str) else v
+    )
 
     @field_validator("notional_try", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 
 from btcbot.cli_spec import ExitCodes
 from btcbot.commands.args import AsJson, CommandArgs, EnvFile, validate_kwargs
+from btcbot.domain.symbols import normalize_symbol
 from btcbot.errors import ConfigError
 from btcbot.storage.paths import resolve_db_path
 
@@ -67,15 +68,9 @@ class OrdersCancelAllArgs(CommandArgs):
     as_json: AsJson = False
     env_file: EnvFile = None
 
-    @field_validator("symbol", mode="before")
-    @classmethod
-    def _norm_symbol(cls, value: object) -> object:
-        if isinstance(value, str):
-            s = value.strip().upper().replace("_", "")
-            if not s.isalnum():
-                raise ValueError("must be a symbol such as BTCTRY")
-            return s
-        return value
+    _norm_symbol = field_validator("symbol", mode="before")(
+        lambda cls, v: normalize_symbol(v) if isinstance(v, str) else v
+    )
 
 
 CANCEL_ALL_EXIT_CODES: ExitCodes = (

@@ -11,19 +11,12 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, field_validator
 
 from btcbot.commands.args import AsJson, CommandArgs, EnvFile, StrategyConfigPath, StrategySpec, validate_kwargs
+from btcbot.domain.symbols import symbol_list
 from btcbot.errors import UsageError
 from btcbot.replay.clock import parse_speed
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
-
-
-def _symbols(value: object) -> tuple[str, ...]:
-    parts = [str(p) for p in value] if isinstance(value, (list, tuple)) else str(value).split(",")
-    symbols = tuple(p.strip().upper().replace("_", "") for p in parts if p.strip())
-    if not symbols or not all(s.isalnum() for s in symbols):
-        raise ValueError("expected a comma-separated list of symbols such as BTCTRY,ETHTRY")
-    return symbols
 
 
 Dataset = Annotated[
@@ -65,7 +58,7 @@ class RecordArgs(CommandArgs):
     )
     env_file: EnvFile = None
 
-    _split = field_validator("symbols", mode="before")(lambda cls, v: _symbols(v))
+    _split = field_validator("symbols", mode="before")(lambda cls, v: symbol_list(v))
 
 
 class ReplayArgs(CommandArgs):
