@@ -293,7 +293,7 @@ def walk(state_dir: Path, timings: Timings, out: Callable[[str], None] = print) 
             stage3(w, sim.rest_url, t)
             export_rel = export
             w.stage(
-                "stage 7 reports",
+                "reports (stage7-*)",
                 [
                     Step("stage7-report", ["stage7-report", "--last", "40"], frozenset({0})),
                     Step(

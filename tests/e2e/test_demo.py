@@ -47,7 +47,7 @@ def test_demo_walks_the_runbook_and_the_reports_tell_the_truth(
         "[stage 1 connectivity",
         "[stage 2 canary once (armed)",
         "[stage 3 canary loop + faults",
-        "[stage 7 reports",
+        "[reports (stage7-*)",
     ]
     db = state / "btcbot_state.db"
     export = state / "artifacts" / "stage7_demo.jsonl"
