@@ -41,7 +41,7 @@ def test_demo_walks_the_runbook_and_the_reports_tell_the_truth(
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    stages = [line for line in proc.stdout.splitlines() if line.startswith("[stage")]
+    stages = [line for line in proc.stdout.splitlines() if line.startswith(("[stage", "[reports"))]
     assert [s.split("]")[0] for s in stages] == [
         "[stage 0 observe-only",
         "[stage 1 connectivity",
