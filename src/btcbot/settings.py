@@ -273,6 +273,9 @@ class Settings(BaseSettings):
     otel_metric_export_interval: int = Field(default=10000, gt=0)
     trace_sink_enabled: StrictBool = True
     trace_sink_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # Prometheus /metrics (the same metrics as OTLP); unset: no HTTP server. 0 lets the OS choose (tests).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"  # loopback unless the operator opens it up
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -283,6 +286,11 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_ack(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("btcturk_api_key", "btcturk_api_secret", mode="before")
     @classmethod

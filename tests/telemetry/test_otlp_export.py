@@ -32,7 +32,7 @@ def _emit_cycle() -> str:
             m.market_data_age_ms.record(120.0)
             m.invalid_best_bid_count.add(1)
         with tracing.start_span("freshness_guard"):
-            m.observe_freshness(stale=False)
+            m.stale_market_data_rate.set(0.0)
             m.stale_market_data_blocks.add(0)
         with tracing.start_span("order_submit"):
             m.orders_submitted.add(1)

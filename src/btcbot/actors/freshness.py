@@ -1,4 +1,4 @@
-"""Freshness-guard actor: blocks stale, invalid or missing books (fail closed) and counts them."""
+"""Freshness-guard actor: blocks stale, invalid or missing books (fail closed)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import BooksChecked, BooksFetched
 from btcbot.runtime.cycle import FreshBook, SymbolOutcome
 from btcbot.runtime.freshness import assess_book
-from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import inject, start_span
 
 
@@ -23,7 +22,6 @@ class FreshnessGuardActor(BtcbotActor):
     def handle(self, message: Any) -> None:
         if not isinstance(message, BooksFetched):
             raise TypeError(f"freshness guard cannot handle {type(message).__name__}")
-        metrics = get_metrics()
         clock = self.services.clock
         fresh: list[FreshBook] = []
         outcomes: list[SymbolOutcome] = []
@@ -31,16 +29,9 @@ class FreshnessGuardActor(BtcbotActor):
             now_wall, now_mono = clock.wall_ms(), clock.monotonic_ns()
             for sb in message.books:
                 v = assess_book(sb.book, now_wall_ms=now_wall, now_monotonic_ns=now_mono, max_age_ms=self._max_age_ms)
-                metrics.observe_freshness(stale=v.reason_code == rc.MARKET_DATA_STALE)
-                if v.age_ms is not None:
-                    metrics.market_data_age_ms.record(v.age_ms, {"symbol": sb.symbol})
                 if v.ok and sb.book is not None:
                     fresh.append(FreshBook(sb.symbol, sb.book, v))
                     continue
-                if v.invalid_book:
-                    metrics.invalid_best_bid_count.add(1, {"symbol": sb.symbol})
-                elif v.reason_code == rc.MARKET_DATA_STALE:
-                    metrics.stale_market_data_blocks.add(1, {"symbol": sb.symbol})
                 details: list[tuple[str, str]] = [("max_age_ms", str(self._max_age_ms))]
                 if v.exchange_age_ms is not None:
                     details.append(("exchange_age_ms", f"{v.exchange_age_ms:.0f}"))

@@ -233,6 +233,10 @@ class OrderManagerActor(BtcbotActor):
                 replace(
                     with_update_to_order(stats, self.services.clock.monotonic_ns(), received_ns),
                     would_submit=stats.would_submit + 1,
+                    would_submit_latencies_ms=(
+                        *stats.would_submit_latencies_ms,
+                        (self.services.clock.monotonic_ns() - ctx.started_monotonic_ns) / 1e6,
+                    ),
                 ),
             )
         now = self._now()
@@ -252,7 +256,6 @@ class OrderManagerActor(BtcbotActor):
         self._store.insert(
             "order_events", [order_event_row(record, event="intent", run_id=record.run_id, now_ms=self._now())]
         )
-        metrics = get_metrics()
         attrs = {"btcbot.actor": self.actor_name, "btcbot.order.client_id": cid, "btcbot.symbol": intent.symbol}
         timed = stats
         with start_span("order_submit", carrier=trace, attributes=attrs) as span:
@@ -278,8 +281,6 @@ class OrderManagerActor(BtcbotActor):
             record, S.OPEN, now, exchange_order_id=ack.exchange_order_id, acked_ms=now, submit_latency_ms=latency
         )
         self._save(record, "acked", latency_ms=round(latency, 3))
-        metrics.orders_submitted.add(1, {"symbol": intent.symbol})
-        metrics.order_submit_latency_ms.record(latency, {"symbol": intent.symbol})
         return (
             SymbolOutcome(
                 intent.symbol,
@@ -308,7 +309,6 @@ class OrderManagerActor(BtcbotActor):
         span: Any,
     ) -> tuple[SymbolOutcome, CycleStats]:
         """Record what the failure proves (``status_after_submit_error``); an UNKNOWN is never retried."""
-        metrics = get_metrics()
         symbol, cid, error = record.symbol, record.client_order_id, type(exc).__name__
         status = status_after_submit_error(exc)
         now = self._now()
@@ -317,12 +317,10 @@ class OrderManagerActor(BtcbotActor):
             self._save(advance(record, S.NOT_SENT, now, last_error=str(exc)[:200]), "not_sent", error=error)
             outcome = SymbolOutcome(symbol, "submit", rc.ORDER_SEND_FAILED, (*details, ("error", error)), age, cid)
             return outcome, stats
-        metrics.orders_submitted.add(1, {"symbol": symbol})
         if status is S.REJECTED:
             set_error(span, "rejected")
             record = advance(record, S.REJECTED, now, last_error=f"{exc.venue_code}: {exc}"[:200])
             self._save(record, "rejected", venue_code=exc.venue_code)
-            metrics.orders_rejected.add(1, {"symbol": symbol})
             venue_code = ("venue_code", str(exc.venue_code))
             return (
                 SymbolOutcome(symbol, "submit", rc.ORDER_REJECTED, (*details, venue_code), age, cid),
@@ -331,7 +329,6 @@ class OrderManagerActor(BtcbotActor):
         # It may have reached the venue: UNKNOWN, never retried, its symbol blocked until the venue shows it.
         set_error(span, "unknown")
         self._save(advance(record, S.UNKNOWN, now, unknown_since_ms=now, last_error=error), "unknown", error=error)
-        metrics.orders_unknown.add(1, {"symbol": symbol})
         self._store.insert(
             "alerts",
             [

@@ -19,7 +19,6 @@ from btcbot.errors import ExchangeError, OrderNotFound
 from btcbot.exchange.interfaces import ExchangeReader
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.reconcile import ReconcileOutcome, needs_lookup, reconcile
-from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import inject, set_error, start_span
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,6 @@ class ReconcilerActor(BtcbotActor):
                     )
                     fills = self._fills(message.records, outcome)
                     lag = float(clock.wall_ms() - t0)
-                    get_metrics().reconcile_lag_ms.record(lag)
                     span.set_attribute("btcbot.reconcile.updates", len(outcome.updates))
                     span.set_attribute("btcbot.reconcile.orphans", len(outcome.adopted))
                 except ExchangeError as exc:

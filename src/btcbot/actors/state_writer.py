@@ -1,4 +1,4 @@
-"""State-store writer actor: the cycle's decision records and cycle row, one batched flush per cycle."""
+"""State-store writer actor: the cycle's decision records and cycle row; decision cycles are flushed by the session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from btcbot.arming import ArmingGate
 from btcbot.runtime.freshness import BLIND_CODES
 from btcbot.runtime.ports import RuntimeStore
 from btcbot.runtime.records import cycle_row, decision_row
-from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.tracing import start_span
 
 
@@ -84,10 +83,10 @@ class StateWriterActor(BtcbotActor):
                     )
                 ],
             )
-            get_metrics().cycle_duration_ms.record(duration)
-        # A decision cycle is reported before its flush: the flush (a DuckDB file open + append + close, ~25 ms)
-        # then runs here while the session waits for the next cycle, off the decision path. Orders never depend
-        # on it: their INTENT rows were flushed ahead of the send. Start-up and stop are flushed first.
+        # A decision cycle is reported unflushed: its flush (a DuckDB file open + append + close, ~25 ms) runs in
+        # the session's quiet window (runtime/settle.py), after the session has the report and before the next
+        # cycle starts. Starting it here would compete with the session's wake-up and stretch the cycle. Orders
+        # never depend on it: their INTENT rows are durable ahead of the send. Start-up and stop flush first.
         flush_first = ctx.purpose != "cycle"
         if flush_first:
             self._flush(message)
@@ -103,8 +102,6 @@ class StateWriterActor(BtcbotActor):
                 trace=message.trace,
             )
         )
-        if not flush_first:
-            self._flush(message)
 
     def _flush(self, message: RecordCycle) -> None:
         with start_span("db_flush", carrier=message.trace, attributes={"btcbot.actor": self.actor_name}):

@@ -82,6 +82,8 @@ class CycleStats:
     unknown_resolved: int = 0
     would_submit: int = 0
     submit_latencies_ms: tuple[float, ...] = ()
+    # Observe mode: cycle start -> the would-submit record (the decision path a live submit's round trip follows).
+    would_submit_latencies_ms: tuple[float, ...] = ()
     reconcile_lag_ms: float | None = None
     # Book update (its local receipt) -> the cycle's first order request leaving (live) or would-submit (observe);
     # None when the cycle placed nothing. Later orders of the same cycle also wait for the earlier round trips.

@@ -42,12 +42,14 @@ from btcbot.errors import ExchangeError
 from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
 from btcbot.runtime import foreign_orders
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
+from btcbot.runtime.cycle_metrics import CycleMetrics
 from btcbot.runtime.cycle_view import CycleFacts, CycleView, build_cycle_view
 from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.runtime.ports import RuntimeStore, load_live_orders
 from btcbot.runtime.positions import AccountState
 from btcbot.runtime.records import alert_row, decision_row, utc
 from btcbot.runtime.risk_gate import RiskLimits
+from btcbot.runtime.settle import export_spans, settle
 from btcbot.runtime.strategy import AnyStrategy
 from btcbot.runtime.summary import Interruption, RunEnd, RunSummary, kv
 from btcbot.runtime.supervision import MonitorLimits, RestartBudget, SafeModeMonitor
@@ -198,6 +200,7 @@ class _Session:
         self.foreign_seen: set[str] = set()
         self.refusal: str | None = None
         self.started_ns = deps.clock.monotonic_ns()
+        self.metrics = CycleMetrics(self.symbols)
         scope = self.s.resolved_account_scope
         self.prefixes = owned_prefixes(scope, self.s.legacy_account_scope)
         rules = dict(deps.rules) if deps.rules is not None else _fetch_rules(deps.reader, self.symbols)
@@ -435,6 +438,7 @@ class _Session:
             span.set_attribute("btcbot.reason_code", cycle_reason([o.reason_code for o in done.outcomes]))
         self.absorb(done)
         self.summary.record_cycle(done.outcomes)
+        self.metrics.record(done.outcomes, done.stats, duration_ms=self.summary.cycle_ms[-1])
         esc = self.monitor.observe_cycle(
             {o.symbol: o.reason_code for o in done.outcomes},
             self.live_orders,
@@ -447,6 +451,7 @@ class _Session:
             self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
             if esc.ends_run:
                 self.end_cause = esc.cause
+        settle(self.d.store, done.trace)  # the quiet window: nothing of it may overlap a cycle
         return done
 
     def show_cycle(self, cycle_id: int, done: CycleCompleted | None) -> None:
@@ -615,4 +620,5 @@ def run_session(options: RuntimeOptions, deps: RuntimeDeps) -> RunResult:
     # killed outright leaves none, but its cycles, decisions and orders all carry its run_id.
     deps.store.insert("runs", [{**run_row, "ended_at": utc(deps.clock.wall_ms()), "exit_code": code}])
     deps.store.flush()
+    export_spans()  # the stop's spans too, before the run returns
     return RunResult(exit_code=code, summary=session.summary, stuck_actors=stuck, refusal=session.refusal)

@@ -1,34 +1,20 @@
-"""Metric instruments, by the runbook's names. opentelemetry-api only: no-op until the SDK is set up."""
+"""Metric instruments, by the runbook's names. opentelemetry-api only: no-op until the SDK is set up.
+
+Names are exactly the runbook's, also in Prometheus: the instruments carry no OpenTelemetry unit (a
+Prometheus exporter would append ``_milliseconds`` to a name that already ends in ``_ms``); each
+description states its unit instead.
+
+The per-cycle figures are recorded once per cycle, after it completed, by
+``btcbot.runtime.cycle_metrics`` — never from inside a cycle's steps.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Observation
 
 METER_NAME = "btcbot"
-
-
-@dataclass
-class _StaleRate:
-    """Ratio of stale-blocked symbol-cycles to all symbol-cycles since start (deprecated gauge)."""
-
-    stale: int = 0
-    total: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def observe(self, stale: bool) -> None:
-        with self.lock:
-            self.total += 1
-            self.stale += int(stale)
-
-    def value(self) -> float:
-        with self.lock:
-            return self.stale / self.total if self.total else 0.0
 
 
 class Metrics:
@@ -36,16 +22,18 @@ class Metrics:
 
     def __init__(self, meter: metrics.Meter) -> None:
         self.order_submit_latency_ms = meter.create_histogram(
-            "order_submit_latency_ms", unit="ms", description="Submit request to venue acknowledgement"
+            "order_submit_latency_ms",
+            description="Milliseconds. mode=live: submit request to venue acknowledgement; "
+            "mode=observe: cycle start to the would-submit record",
         )
         self.reconcile_lag_ms = meter.create_histogram(
-            "reconcile_lag_ms", unit="ms", description="Age of the exchange view the reconciler acted on"
+            "reconcile_lag_ms", description="Milliseconds: age of the exchange view the reconciler acted on"
         )
         self.market_data_age_ms = meter.create_histogram(
-            "market_data_age_ms", unit="ms", description="Age of the book a cycle decided on"
+            "market_data_age_ms", description="Milliseconds: age of the book a cycle decided on"
         )
         self.cycle_duration_ms = meter.create_histogram(
-            "cycle_duration_ms", unit="ms", description="Wall time of one decision cycle"
+            "cycle_duration_ms", description="Milliseconds: one decision cycle, RunCycle sent to CycleCompleted"
         )
         self.invalid_best_bid_count = meter.create_counter(
             "invalid_best_bid_count", description="Books with a best bid that is zero, missing or crossed"
@@ -61,19 +49,23 @@ class Metrics:
         self.safe_mode_escalations = meter.create_counter(
             "safe_mode_escalations", description="Supervisor safe-mode latches"
         )
-        self._stale_rate = _StaleRate()
-        # Deprecated: kept for dashboards built before stale_market_data_blocks existed.
-        meter.create_observable_gauge(
+        # Legacy name that dashboards still use; stale_market_data_blocks is the counter behind it.
+        self.stale_market_data_rate = meter.create_gauge(
             "stale_market_data_rate",
-            callbacks=[self._observe_stale_rate],
-            description="DEPRECATED: use stale_market_data_blocks / cycles",
+            description="Share (0-1) of this run's cycles in which the symbol was blocked by market_data:stale",
         )
 
-    def observe_freshness(self, *, stale: bool) -> None:
-        self._stale_rate.observe(stale)
-
-    def _observe_stale_rate(self, _options: CallbackOptions) -> Iterable[Observation]:
-        yield Observation(self._stale_rate.value())
+    def symbol_counters(self) -> tuple[metrics.Counter, ...]:
+        """The counters labelled by symbol: exported at 0 for every symbol from the start of a run."""
+        return (
+            self.invalid_best_bid_count,
+            self.stale_market_data_blocks,
+            self.orders_submitted,
+            self.orders_rejected,
+            self.orders_filled,
+            self.orders_cancelled,
+            self.orders_unknown,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,10 @@ no network exporter at all (the SDK default would be OTLP to localhost).
   explicitly with no endpoint uses the standard default ``http://localhost:4318``. Transport: OTLP/HTTP protobuf.
 * ``OTEL_SDK_DISABLED=true``: API no-ops everywhere (no spans, no trace ids, no metrics).
 * ``TRACE_SINK_ENABLED`` / ``TRACE_SINK_MAX_BYTES``: the local JSON-lines sink (see ``sink.py``).
+* ``METRICS_PORT`` / ``METRICS_HOST``: Prometheus ``/metrics`` over HTTP (see ``prometheus.py``).
+
+Every span exporter sits behind a ``WindowSpanProcessor``: spans leave the process only in the quiet window
+between cycles (``quiet_window.run``), never while a cycle decides.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import atexit
 import os
 import platform
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from opentelemetry import metrics as metrics_api
@@ -37,18 +42,18 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-)
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from btcbot.errors import ConfigError
 from btcbot.settings import Settings
-from btcbot.telemetry import _switch
+from btcbot.telemetry import _switch, quiet_window
 from btcbot.telemetry.redact import RedactingSpanExporter, Redactor, secrets_of
 from btcbot.telemetry.sink import JsonlSpanExporter, sink_path
+
+if TYPE_CHECKING:
+    from btcbot.telemetry.prometheus import MetricsEndpoint
+from btcbot.telemetry.window_export import WindowSpanProcessor
 
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 _KNOWN_EXPORTERS = frozenset({"otlp", "console", "none"})
@@ -64,6 +69,7 @@ class ExportPlan:
     metrics_otlp_endpoint: str | None
     metrics_console: bool
     sink_enabled: bool
+    metrics_port: int | None = None
 
 
 def _exporters(var: str, raw: str) -> set[str]:
@@ -101,6 +107,7 @@ def export_plan(settings: Settings) -> ExportPlan:
         else _signal_endpoint(settings, settings.otel_exporter_otlp_metrics_endpoint, "/v1/metrics", metrics),
         metrics_console="console" in metrics,
         sink_enabled=settings.trace_sink_enabled,
+        metrics_port=settings.metrics_port,
     )
 
 
@@ -150,12 +157,27 @@ class TelemetryHandle:
     sink: JsonlSpanExporter | None = None
     span_exporter: InMemorySpanExporter | None = None
     metric_reader: InMemoryMetricReader | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
+    window_processors: tuple[WindowSpanProcessor, ...] = ()
     key: tuple[Any, ...] = ()
     _closed: bool = field(default=False, repr=False)
 
     @property
     def enabled(self) -> bool:
         return self.tracer_provider is not None
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port serving Prometheus /metrics (the OS's choice when METRICS_PORT=0), None when not served."""
+        return self.metrics_endpoint.port if self.metrics_endpoint is not None else None
+
+    def export_window(self, timeout_s: float) -> bool:
+        """The quiet window's work: every span ended so far leaves through its exporters (waits <= timeout_s)."""
+        deadline = time.monotonic() + timeout_s
+        ok = True
+        for processor in self.window_processors:
+            ok = processor.export_window(deadline - time.monotonic()) and ok
+        return ok
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         ok = True
@@ -171,6 +193,7 @@ class TelemetryHandle:
             if self._closed:
                 return
             self._closed = True
+            quiet_window.uninstall(self.export_window)
             if _current is self:
                 _current = None
                 tracers, meters = _switch.install()
@@ -180,6 +203,8 @@ class TelemetryHandle:
             self.tracer_provider.shutdown()
         if self.meter_provider is not None:
             self.meter_provider.shutdown()
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.close()
 
 
 _lock = threading.RLock()
@@ -235,32 +260,23 @@ def configure_telemetry(
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         redactor = Redactor(secrets_of(settings))
         sink: JsonlSpanExporter | None = None
+        windowed: list[WindowSpanProcessor] = []
         if plan.sink_enabled:
             sink = JsonlSpanExporter(sink_path(settings.state_dir), settings.trace_sink_max_bytes)
-            tracer_provider.add_span_processor(
-                BatchSpanProcessor(RedactingSpanExporter(sink, redactor), schedule_delay_millis=1000)
-            )
+            windowed.append(WindowSpanProcessor(RedactingSpanExporter(sink, redactor), name="sink"))
         if plan.traces_otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            tracer_provider.add_span_processor(
-                BatchSpanProcessor(
-                    RedactingSpanExporter(
-                        OTLPSpanExporter(
-                            endpoint=plan.traces_otlp_endpoint,
-                            headers=headers,
-                            timeout=10,
-                            meter_provider=metrics_api.NoOpMeterProvider(),
-                        ),
-                        redactor,
-                    )
-                )
+            otlp = OTLPSpanExporter(
+                endpoint=plan.traces_otlp_endpoint,
+                headers=headers,
+                timeout=10,
+                meter_provider=metrics_api.NoOpMeterProvider(),
             )
+            windowed.append(WindowSpanProcessor(RedactingSpanExporter(otlp, redactor), name="otlp"))
         if plan.traces_console:
-            tracer_provider.add_span_processor(
-                BatchSpanProcessor(RedactingSpanExporter(ConsoleSpanExporter(), redactor))
-            )
-        for processor in extra_span_processors:
+            windowed.append(WindowSpanProcessor(RedactingSpanExporter(ConsoleSpanExporter(), redactor), name="console"))
+        for processor in (*windowed, *extra_span_processors):
             tracer_provider.add_span_processor(processor)
 
         readers: list[MetricReader] = list(extra_metric_readers)
@@ -276,6 +292,12 @@ def configure_telemetry(
             )
         if plan.metrics_console:
             readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=interval))
+        endpoint: MetricsEndpoint | None = None
+        if plan.metrics_port is not None:
+            from btcbot.telemetry.prometheus import serve_metrics
+
+            endpoint = serve_metrics(settings.metrics_host, plan.metrics_port)
+            readers.append(endpoint.reader)
         meter_provider: MeterProvider | None = None
         if readers:
             # Exemplars would add a trace lookup to every histogram record on the hot path.
@@ -295,8 +317,11 @@ def configure_telemetry(
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
             sink=sink,
+            metrics_endpoint=endpoint,
+            window_processors=tuple(windowed),
             key=key,
         )
+        quiet_window.install(_current.export_window)
         if not _atexit_registered:
             _atexit_registered = True
             atexit.register(_shutdown_current)
