@@ -1,41 +1,62 @@
 #!/usr/bin/env python
-"""Benchmark the runtime's own cost: per-cycle overhead and book-update-to-order latency.
+"""Benchmark the runtime's own cost, with telemetry off/on x buffer/DuckDB store, in one run, as ratios.
 
-The venue is the in-process fake (btcbot.testing.runtime_fakes.FakeVenue), so no exchange round-trip is
+The venue is the in-process fake (btcbot.testing.runtime_fakes.FakeVenue), so no exchange round trip is
 measured: what remains is the actor hops, the decision logic, telemetry and the state store.
 
-  overhead      RunCycle sent -> CycleCompleted received, observe mode (the whole pipeline, no submit),
-                one symbol, back-to-back cycles.
+  overhead      RunCycle sent -> CycleCompleted received, observe mode, one symbol. The quiet window after each
+                cycle (store flush, span export) is not part of it: the next cycle starts once that window is
+                over, exactly as in a run. Cycles start --spacing apart (20 ms), so that, as in production
+                (seconds apart), every cycle starts on actor threads that have gone idle: back to back, a
+                thread that has just run wakes faster, which flatters whichever configuration has no flush.
   update->order a fresh book is stamped on arrival (its received_monotonic_ns) and a cycle runs at once;
                 measured to the moment the order request is handed to the gateway (the fake venue's
-                submit_order: the point where the HTTP client would send it). The venue fills each order
-                at once so the canary proposes again every cycle. Includes the write-ahead DB flush.
+                submit_order: where the HTTP client would send it). Live mode; the venue fills each order at once
+                so the canary proposes again every cycle. Includes the write-ahead of the INTENT row.
+  floor         five plain Pykka hops (the book-to-order path's actor count) forwarding that path's own message
+                objects, no work in between: what the actor model costs by itself.
 
-Each is run with the real StateStore (DuckDB file; cycles 0.1 s apart so each cycle's flush, which follows the
-cycle on the state writer's thread, is done before the next) and with a store that only buffers (the runtime
-alone, cycles back to back).
+Configurations: telemetry off (OTEL_SDK_DISABLED) or on (SDK tracing with the local JSON-lines trace sink, and
+metrics through the Prometheus reader on an OS-chosen port), each with a store that only buffers (the runtime
+alone) or the real StateStore (a DuckDB file). Rounds interleave the configurations, rotating their order, so
+drift in the machine's load hits each alike; the targets are ratios within this one run (issue 15):
 
-    .venv/bin/python scripts/bench_runtime.py [--cycles 1000] [--store-cycles 200] [--telemetry on|off]
+  update->order p99 (telemetry on, DuckDB) <= 1.5 x update->order p99 (telemetry off, buffer store)
+  overhead p99      (telemetry on, DuckDB) <= 1.5 x overhead p99      (telemetry off, buffer store)
+
+    .venv/bin/python scripts/bench_runtime.py [--cycles 400] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import queue
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pykka
+
+from btcbot.actors import _base
 from btcbot.arming import ArmingGate
 from btcbot.domain.clock import SystemClock
 from btcbot.runtime.session import RuntimeDeps, RuntimeOptions, run_session
 from btcbot.settings import Settings
 from btcbot.storage import StateStore
 from btcbot.strategies.canary import CanaryStrategy
+from btcbot.telemetry.setup import TelemetryHandle, configure_telemetry
 from btcbot.testing.runtime_fakes import FakeVenue
+
+CONFIGS = (("off", "buffer"), ("on", "buffer"), ("off", "duckdb"), ("on", "duckdb"))
+WARMUP = 20
+TARGET = 1.5
 
 
 class BufferOnlyStore:
@@ -65,7 +86,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def settings_for(tmp: Path, *, live: bool) -> Settings:
+def settings_for(tmp: Path, *, live: bool, telemetry: str) -> Settings:
     gates: dict[str, Any] = (
         {"live_trading": True, "live_trading_ack": "I_UNDERSTAND", "dry_run": False, "kill_switch": False,
          "safe_mode": False}
@@ -80,12 +101,38 @@ def settings_for(tmp: Path, *, live: bool) -> Settings:
         state_db_path=tmp / "bench.db",
         reconcile_min_interval_ms=1000,
         ttl_seconds=3600,
+        otel_sdk_disabled=telemetry == "off",
+        trace_sink_enabled=True,
         trace_sink_max_bytes=64 * 1024 * 1024,
+        metrics_port=0 if telemetry == "on" else None,
     )
 
 
-def run(tmp: Path, *, cycles: int, live: bool, real_store: bool) -> tuple[list[float], list[float]]:
-    settings = settings_for(tmp, live=live)
+class MessageTap:
+    """Keeps the first message of each type sent between actors (the floor replays them)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, object] = {}
+        self._tell = _base.Routes.tell
+
+    def __enter__(self) -> MessageTap:
+        tap = self
+
+        def tell(routes: _base.Routes, name: str, message: object) -> None:
+            tap.first.setdefault(type(message).__name__, message)
+            tap._tell(routes, name, message)
+
+        _base.Routes.tell = tell  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _base.Routes.tell = self._tell  # type: ignore[method-assign]
+
+
+def run(
+    tmp: Path, *, cycles: int, live: bool, real_store: bool, telemetry: str, spacing: float
+) -> tuple[list[float], list[float]]:
+    settings = settings_for(tmp, live=live, telemetry=telemetry)
     venue = FakeVenue(SystemClock())
     update_to_order: list[float] = []
     if live:
@@ -114,43 +161,116 @@ def run(tmp: Path, *, cycles: int, live: bool, real_store: bool) -> tuple[list[f
         reader=venue, gateway=venue, store=store,
         strategy=CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps),
     )  # fmt: skip
-    # With the DuckDB store, cycles are spaced as in production (10 s there; 0.1 s here, ample for the ~25 ms
-    # flush that follows each cycle on the state writer's thread); back to back they would queue behind it.
-    spacing = 0.1 if real_store else 0.0
     result = run_session(RuntimeOptions(max_cycles=cycles, cycle_seconds=spacing, ping_interval_s=3600), deps)
     if real_store:
         store.close()
-    warm = min(20, cycles // 10)
-    return result.summary.cycle_ms[warm:], update_to_order[warm:]
+    return result.summary.cycle_ms[WARMUP:], update_to_order[WARMUP:]
+
+
+def floor(messages: list[object], count: int) -> list[float]:
+    """Five plain Pykka hops, each forwarding the next message of the book-to-order path; send -> 5th handler."""
+    arrived: queue.Queue[int] = queue.Queue()
+
+    class Hop(pykka.ThreadingActor):
+        def __init__(self, index: int, next_hop: pykka.ActorRef[Any] | None) -> None:
+            super().__init__()
+            self.index = index
+            self.next_hop = next_hop
+
+        def on_receive(self, message: Any) -> None:
+            if self.next_hop is None:
+                arrived.put(time.perf_counter_ns())
+            else:
+                self.next_hop.tell(messages[self.index + 1])
+
+    refs: list[pykka.ActorRef[Any]] = []
+    next_hop: pykka.ActorRef[Any] | None = None
+    for index in reversed(range(len(messages))):
+        next_hop = Hop.start(index, next_hop)
+        refs.append(next_hop)
+    first = refs[-1]
+    out: list[float] = []
+    try:
+        for _ in range(count + WARMUP):
+            sent = time.perf_counter_ns()
+            first.tell(messages[0])
+            out.append((arrived.get(timeout=10) - sent) / 1e6)
+    finally:
+        for ref in refs:
+            ref.stop()
+    return out[WARMUP:]
+
+
+@dataclass
+class Figures:
+    overhead: list[float] = field(default_factory=list)
+    update_to_order: list[float] = field(default_factory=list)
+
+
+def configure(telemetry: str, state_dir: Path) -> TelemetryHandle:
+    return configure_telemetry(settings_for(state_dir, live=False, telemetry=telemetry), run_id=f"bench-{telemetry}")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cycles", type=int, default=1000)
-    ap.add_argument("--store-cycles", type=int, default=200, help="cycles for the (slow) DuckDB-store runs")
-    ap.add_argument("--telemetry", choices=("on", "off"), default="on")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--cycles", type=int, default=400, help="cycles per configuration, mode and round")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--spacing", type=float, default=0.02, help="seconds from one cycle's start to the next (CYCLE_SECONDS)"
+    )
     args = ap.parse_args()
+    load_before = os.getloadavg()
+    started = datetime.now(UTC)
+    figures = {config: Figures() for config in CONFIGS}
+    floor_ms: list[float] = []
+    path: dict[str, object] = {}  # the first message of each type, from a live run
+    path_messages = ("RunCycle", "BooksFetched", "BooksChecked", "IntentsProposed", "RiskAssessed")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if args.telemetry == "on":
-            from btcbot.telemetry.setup import configure_telemetry
-
-            configure_telemetry(Settings(state_db_path=tmp / "bench.db"), run_id="bench")
-        print(f"cycles={args.cycles} telemetry={args.telemetry} python={sys.version.split()[0]}")
-        for real_store in (False, True):
-            label = "duckdb-store" if real_store else "buffer-store"
-            n = args.store_cycles if real_store else args.cycles
-            overhead, _ = run(tmp / f"o-{label}", cycles=n, live=False, real_store=real_store)
-            cycle_live, u2o = run(tmp / f"l-{label}", cycles=n, live=True, real_store=real_store)
-            print(
-                f"[{label}] overhead_per_cycle_ms p50={pct(overhead, 50):.3f} p99={pct(overhead, 99):.3f} "
-                f"mean={statistics.fmean(overhead):.3f} (observe, n={len(overhead)})"
-            )
-            print(
-                f"[{label}] update_to_order_ms p50={pct(u2o, 50):.3f} p99={pct(u2o, 99):.3f} "
-                f"mean={statistics.fmean(u2o):.3f} (live, n={len(u2o)}); live cycle p50={pct(cycle_live, 50):.3f} "
-                f"p99={pct(cycle_live, 99):.3f}"
-            )
+        for round_no in range(args.rounds):
+            order = CONFIGS[round_no % len(CONFIGS) :] + CONFIGS[: round_no % len(CONFIGS)]
+            for telemetry, store in order:
+                state_dir = tmp / f"r{round_no}-{telemetry}-{store}"
+                handle = configure(telemetry, state_dir)
+                real = store == "duckdb"
+                common = {"cycles": args.cycles, "real_store": real, "telemetry": telemetry, "spacing": args.spacing}
+                overhead, _ = run(state_dir / "o", live=False, **common)
+                with MessageTap() as tap:
+                    _, u2o = run(state_dir / "l", live=True, **common)
+                path = path or tap.first
+                f = figures[(telemetry, store)]
+                f.overhead += overhead
+                f.update_to_order += u2o
+                handle.shutdown()
+            floor_ms += floor([path[name] for name in path_messages], args.cycles)
+    load_after = os.getloadavg()
+    print(
+        f"bench_runtime {started:%Y-%m-%d %H:%M} UTC, python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"{args.rounds} rounds x {args.cycles} cycles per configuration and mode (first {WARMUP} dropped each), "
+        f"load average {load_before[0]:.1f} before / {load_after[0]:.1f} after"
+    )
+    print()
+    print("| telemetry | store | overhead per cycle p50 / p99 (ms) | update -> order p50 / p99 (ms) |")
+    print("|---|---|---|---|")
+    for telemetry, store in CONFIGS:
+        f = figures[(telemetry, store)]
+        print(
+            f"| {telemetry} | {store} | {pct(f.overhead, 50):.3f} / {pct(f.overhead, 99):.3f} "
+            f"| {pct(f.update_to_order, 50):.3f} / {pct(f.update_to_order, 99):.3f} |"
+        )
+    print(f"| floor: 5 Pykka hops | - | - | {pct(floor_ms, 50):.3f} / {pct(floor_ms, 99):.3f} |")
+    print()
+    base, full = figures[("off", "buffer")], figures[("on", "duckdb")]
+    ratios: list[tuple[str, Callable[[Figures], list[float]]]] = [
+        ("update_to_order", lambda f: f.update_to_order),
+        ("overhead", lambda f: f.overhead),
+    ]
+    for name, pick in ratios:
+        ratio = pct(pick(full), 99) / pct(pick(base), 99)
+        print(
+            f"ratio {name} p99 (telemetry on + DuckDB) / (telemetry off + buffer) = {ratio:.2f} "
+            f"(target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'})"
+        )
     return 0
 
 

@@ -256,6 +256,11 @@ def configure_telemetry(
             _current = TelemetryHandle(settings=settings, key=key)
             return _current
 
+        endpoint: MetricsEndpoint | None = None
+        if plan.metrics_port is not None:  # first: a port that cannot be bound leaves nothing half-built
+            from btcbot.telemetry.prometheus import serve_metrics
+
+            endpoint = serve_metrics(settings.metrics_host, plan.metrics_port)
         resource = build_resource(settings, run_id, resource_attributes)
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         redactor = Redactor(secrets_of(settings))
@@ -292,11 +297,7 @@ def configure_telemetry(
             )
         if plan.metrics_console:
             readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=interval))
-        endpoint: MetricsEndpoint | None = None
-        if plan.metrics_port is not None:
-            from btcbot.telemetry.prometheus import serve_metrics
-
-            endpoint = serve_metrics(settings.metrics_host, plan.metrics_port)
+        if endpoint is not None:
             readers.append(endpoint.reader)
         meter_provider: MeterProvider | None = None
         if readers:
