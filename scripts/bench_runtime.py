@@ -93,11 +93,10 @@ def settings_for(tmp: Path, *, live: bool, telemetry: str) -> Settings:
         if live
         else {"kill_switch": False}
     )  # fmt: skip
-    fake_secret = "bench"  # noqa: S105 - the fake venue checks no signature
     return Settings(
         **gates,
-        btcturk_api_key=fake_secret,
-        btcturk_api_secret=fake_secret,
+        btcturk_api_key="bench",
+        btcturk_api_secret="YmVuY2g=",  # noqa: S106 - base64 "bench": the fake venue checks no signature
         state_db_path=tmp / "bench.db",
         reconcile_min_interval_ms=1000,
         ttl_seconds=3600,

@@ -34,7 +34,7 @@ ARMED: dict[str, Any] = {
     "kill_switch": False,
     "safe_mode": False,
     "btcturk_api_key": "k",
-    "btcturk_api_secret": "s",
+    "btcturk_api_secret": "cw==",
 }
 SYMBOLS = ("BTCTRY", "ETHTRY")
 STEP_SPANS = {"feed", "freshness_guard", "strategy", "risk_gate", "order_submit", "reconcile", "db_flush"}
