@@ -39,7 +39,7 @@ def test_one_cycle_at_a_time(telemetry: TelemetryHandle, points: Any) -> None:
             SymbolOutcome("BTCTRY", "block", rc.MARKET_DATA_STALE, market_data_age_ms=4000.0),
             SymbolOutcome("ETHTRY", "would_submit", rc.DRY_RUN_WOULD_SUBMIT, market_data_age_ms=12.0),
         ],
-        CycleStats(would_submit=1, would_submit_latencies_ms=(0.8,), reconcile_lag_ms=30.0),
+        CycleStats(would_submit=1, would_submit_latencies_ms=(0.8,), reconcile_lag_ms=30.0, update_to_order_ms=1.25),
         duration_ms=1.5,
     )
     metrics.record(
@@ -49,7 +49,7 @@ def test_one_cycle_at_a_time(telemetry: TelemetryHandle, points: Any) -> None:
             SymbolOutcome("ETHTRY", "submit", rc.ORDER_UNKNOWN),
             SymbolOutcome("ETHTRY", "submit", rc.ORDER_SUBMITTED),
         ],
-        CycleStats(submitted=3, rejected=1, unknown=1, submit_latencies_ms=(40.0,)),
+        CycleStats(submitted=3, rejected=1, unknown=1, submit_latencies_ms=(40.0,), update_to_order_ms=0.75),
         duration_ms=2.5,
     )
     got = points(telemetry)
@@ -62,6 +62,8 @@ def test_one_cycle_at_a_time(telemetry: TelemetryHandle, points: Any) -> None:
     assert _by_symbol(got["stale_market_data_rate"]) == {"BTCTRY": 0.5, "ETHTRY": 0.0}
     latency = {p.attributes["mode"]: (p.count, p.sum) for p in got["order_submit_latency_ms"]}
     assert latency == {"observe": (1, 0.8), "live": (1, 40.0)}
+    update_to_order = {p.attributes["mode"]: (p.count, p.sum) for p in got["update_to_order_ms"]}
+    assert update_to_order == {"observe": (1, 1.25), "live": (1, 0.75)}
     assert [(p.count, p.sum) for p in got["cycle_duration_ms"]] == [(2, 4.0)]
     assert [(p.count, p.sum) for p in got["reconcile_lag_ms"]] == [(1, 30.0)]
     ages = {p.attributes["symbol"]: p.sum for p in got["market_data_age_ms"]}

@@ -68,6 +68,8 @@ class CycleMetrics:
             m.order_submit_latency_ms.record(latency, {"mode": "live"})
         for latency in stats.would_submit_latencies_ms:
             m.order_submit_latency_ms.record(latency, {"mode": "observe"})
+        if stats.update_to_order_ms is not None:
+            m.update_to_order_ms.record(stats.update_to_order_ms, {"mode": "observe" if stats.would_submit else "live"})
         if stats.reconcile_lag_ms is not None:
             m.reconcile_lag_ms.record(stats.reconcile_lag_ms)
         if duration_ms is not None:

@@ -32,6 +32,11 @@ class Metrics:
         self.market_data_age_ms = meter.create_histogram(
             "market_data_age_ms", description="Milliseconds: age of the book a cycle decided on"
         )
+        self.update_to_order_ms = meter.create_histogram(
+            "update_to_order_ms",
+            description="Milliseconds: the book's local receipt to the cycle's first order request leaving (mode=live) "
+            "or its would-submit record (mode=observe)",
+        )
         self.cycle_duration_ms = meter.create_histogram(
             "cycle_duration_ms", description="Milliseconds: one decision cycle, RunCycle sent to CycleCompleted"
         )
