@@ -88,7 +88,7 @@ class ReplayArgs(CommandArgs):
 
 
 class BacktestArgs(CommandArgs):
-    """Replay plus a summary: orders, fills, fees, PnL, drawdown, reject rate, SLO figures."""
+    """Replay plus a summary: positions, PnL, fees, turnover, drawdown, fills, order counts, rate-limit headroom."""
 
     dataset: Dataset = None
     as_json: AsJson = False
@@ -96,6 +96,20 @@ class BacktestArgs(CommandArgs):
     seed: Seed = 1
     strategy: StrategySpec = None
     strategy_config: StrategyConfigPath = None
+    latency_ms: int = Field(
+        default=0,
+        ge=0,
+        le=60_000,
+        description="virtual time a submit or cancel takes to reach the venue (the market moves meanwhile)",
+        examples=[50],
+        json_schema_extra={"metavar": "MS"},
+    )
+    report: Path | None = Field(
+        default=None,
+        description="also write one self-contained HTML file with the plots",
+        examples=["var/backtest.html"],
+        json_schema_extra={"metavar": "PATH.html", "kind": "path"},
+    )
     env_file: EnvFile = None
 
 
@@ -179,10 +193,18 @@ def backtest(**kwargs: Any) -> int:
         command="backtest",
         strategy=args.strategy,
         strategy_config=args.strategy_config,
+        latency_ms=args.latency_ms,
     )
-    summary = result.summary()
+    acc = result.accounting()
+    summary = result.summary(acc)
+    if args.report is not None:
+        from btcbot.replay.html_report import write_report  # matplotlib: imported only when a report is asked for
+
+        write_report(args.report, summary, acc)
     if args.as_json:
         print(jsonlib.dumps(summary, indent=2, sort_keys=True))
     else:
         print(format_text(summary))
+        if args.report is not None:
+            print(f"  report: {args.report}")
     return result.exit_code

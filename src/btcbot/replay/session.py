@@ -13,11 +13,13 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from btcbot.domain.clock import VirtualClock
 from btcbot.errors import UsageError
+from btcbot.replay.accounting import Accounting, account
 from btcbot.replay.clock import PacedClock
 from btcbot.replay.dataset import DatasetError, DatasetReader, resolve_dataset
 from btcbot.replay.feed import DatasetFeed
@@ -71,7 +73,12 @@ class ReplayResult:
             f"({self.events_per_s:,.0f} events/s); records in {self.db} (exit {self.exit_code})"
         )
 
-    def summary(self) -> dict[str, Any]:
+    def accounting(self) -> Accounting:
+        """Positions, PnL, fees and the equity curve from this run's fills at the recorded mids."""
+        pairs = {symbol: (r.numerator, r.denominator) for symbol, r in self.venue.rules.items()}
+        return account(self.venue.backtest_fills(), self.venue.mark_samples, pairs)
+
+    def summary(self, acc: Accounting | None = None) -> dict[str, Any]:
         from btcbot.storage import open_reader
 
         with open_reader(self.db) as con:
@@ -79,7 +86,7 @@ class ReplayResult:
                 "SELECT action, reason_code FROM decisions WHERE run_id = ? ORDER BY ts, decision_id", [self.run_id]
             ).fetchall()
             orders = con.execute(
-                "SELECT status, filled_quantity FROM orders WHERE run_id = ?", [self.run_id]
+                "SELECT status, quantity, filled_quantity FROM orders WHERE run_id = ?", [self.run_id]
             ).fetchall()
             latencies = [
                 float(r[0])
@@ -88,22 +95,21 @@ class ReplayResult:
                     [self.run_id],
                 ).fetchall()
             ]
-        fills = [(f.price, f.quantity, f.fee, f.tax) for f in self.venue.fills()]
         return {"strategy": self.strategy} | build_summary(
             run_id=self.run_id,
             dataset=str(self.dataset),
             events=self.events,
             wall_s=self.wall_s,
             virtual_span_ms=self.last_ms - self.first_ms,
+            cycles=self.cycles,
+            latency_ms=self.venue.latency_ms,
             decisions=[(str(a), str(r)) for a, r in decisions],
-            orders=[(str(s), q) for s, q in orders],
+            orders=[(str(s), Decimal(q), Decimal(f)) for s, q, f in orders],
             latencies_ms=latencies,
-            fills=fills,
+            acc=acc if acc is not None else self.accounting(),
             start_balances=self.venue.start_balances,
             end_balances=self.venue.account_totals(),
-            last_mids=self.venue.mids(),
-            curve=self.venue.curve,
-            cycles=self.cycles,
+            calls=self.venue.calls,
         )
 
 
@@ -212,6 +218,7 @@ def run_replay(
     command: str = "replay",
     strategy: str | None = None,
     strategy_config: Path | None = None,
+    latency_ms: int = 0,
 ) -> ReplayResult:
     from btcbot.strategy_loader import load_strategy
 
@@ -223,7 +230,7 @@ def run_replay(
     rules = rules_from_header(str(path), market.header.symbols, market.header.exchange_info)
     clock = VirtualClock(start_ms=first_ms) if speed is None else PacedClock(first_ms, speed)
     feed = DatasetFeed(market, clock)
-    venue = InProcessVenue(market, clock, rules)
+    venue = InProcessVenue(market, clock, rules, latency_ms=latency_ms)
     assert_in_process(venue)
     run_id = replay_run_id(path, settings, seed)
 
@@ -249,7 +256,7 @@ def run_replay(
             wall = time.perf_counter() - began
     finally:
         market.close()
-    venue.sample_equity(clock.wall_ms())
+    venue.sample_marks(clock.wall_ms())
     return ReplayResult(
         run_id=run_id,
         command=command,

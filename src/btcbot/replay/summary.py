@@ -1,51 +1,30 @@
-"""The backtest summary: what one replay run did, from its DB rows and the venue's account.
+"""The backtest summary: what one replay run did, from its DB rows, its fills and the venue's request log.
 
-PnL is mark-to-market in the quote asset (TRY): the change of every asset's balance since the start, valued
-at the last recorded mid of ``<ASSET>TRY``; fees are already inside the balances. Assets the run never
-touched are left out (a BTCTRY dataset has no price for the account's ETH). Drawdown is the largest fall of
-that PnL from its running peak, sampled once per venue query in virtual time (at least once per cycle); its
-ratio is against the starting value of the traded assets.
+The money figures come from ``btcbot.replay.accounting`` (average cost per symbol, valued at the last recorded
+mid). ``balance_changes`` are the venue account's own deltas, an independent view of the same trades: the net
+PnL equals them valued at the same mids. Decimal amounts are strings in the JSON form.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from btcbot import reason_codes as rc
+from btcbot.replay.accounting import QUOTE, Accounting, fill_ratio, rate_limit_use
 
-QUOTE = "TRY"
-
-
-@dataclass(slots=True)
-class EquityCurve:
-    """Equity samples (virtual ms, TRY value); the peak-to-trough figure is kept as it goes."""
-
-    samples: list[tuple[int, Decimal]] = field(default_factory=list)
-    peak: Decimal | None = None
-    base_value: Decimal | None = None  # starting value of the traded assets, for the ratio
-    max_drawdown: Decimal = Decimal(0)
-    max_drawdown_ratio: Decimal = Decimal(0)
-
-    def add(self, ts_ms: int, pnl: Decimal) -> None:
-        self.samples.append((ts_ms, pnl))
-        if self.peak is None or pnl > self.peak:
-            self.peak = pnl
-        dd = self.peak - pnl
-        if dd > self.max_drawdown:
-            self.max_drawdown = dd
-            base = self.base_value
-            self.max_drawdown_ratio = dd / base if base is not None and base > 0 else Decimal(0)
+_CENT = Decimal("0.01")
+_FINE = Decimal("1e-8")
 
 
-def deltas(start: dict[str, Decimal], end: dict[str, Decimal]) -> dict[str, Decimal]:
+def deltas(start: Mapping[str, Decimal], end: Mapping[str, Decimal]) -> dict[str, Decimal]:
     zero = Decimal(0)
     return {a: end.get(a, zero) - start.get(a, zero) for a in set(start) | set(end)}
 
 
-def value_in_quote(balances: dict[str, Decimal], mids: dict[str, Decimal]) -> Decimal | None:
+def value_in_quote(balances: Mapping[str, Decimal], mids: Mapping[str, Decimal]) -> Decimal | None:
     """Sum of non-zero balances valued in TRY at ``mids`` (symbol -> mid); None if one has no TRY price."""
     total = Decimal(0)
     for asset, amount in balances.items():
@@ -69,6 +48,41 @@ def _pct(values: list[float], q: float) -> float | None:
     return ordered[idx]
 
 
+def _text(value: Decimal | None, quantum: Decimal = _FINE) -> str | None:
+    """Plain decimal text (never ``1E-8``), rounded to ``quantum``, without trailing zeros."""
+    if value is None:
+        return None
+    text = format(value.quantize(quantum), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _symbol_block(acc: Accounting) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for symbol, a in acc.ledger.accounts.items():
+        mark = acc.marks.get(symbol)
+        out[symbol] = {
+            "quote": a.quote,
+            "position": _text(a.position),
+            "average_cost": _text(a.average_cost),
+            "mark": _text(mark),
+            "realized_pnl": _text(a.realized_pnl),
+            "unrealized_pnl": _text(a.unrealized_pnl(mark)),
+            "fees": _text(a.fees),
+            "fee": _text(a.fee),
+            "tax": _text(a.tax),
+            "maker_fees": _text(a.maker_fees),
+            "taker_fees": _text(a.taker_fees),
+            "net_pnl": _text(a.net_pnl(mark)),
+            "turnover": _text(a.turnover),
+            "bought": _text(a.bought),
+            "sold": _text(a.sold),
+            "fills": a.fills,
+            "maker_fills": a.maker_fills,
+            "taker_fills": a.fills - a.maker_fills,
+        }
+    return out
+
+
 def build_summary(
     *,
     run_id: str,
@@ -76,28 +90,38 @@ def build_summary(
     events: int,
     wall_s: float,
     virtual_span_ms: int,
-    decisions: list[tuple[str, str]],
-    orders: list[tuple[str, Any]],
-    latencies_ms: list[float],
-    fills: list[tuple[Decimal, Decimal, Decimal, Decimal]],
-    start_balances: dict[str, Decimal],
-    end_balances: dict[str, Decimal],
-    last_mids: dict[str, Decimal],
-    curve: EquityCurve,
     cycles: int,
+    latency_ms: int,
+    decisions: Sequence[tuple[str, str]],
+    orders: Sequence[tuple[str, Decimal, Decimal]],
+    latencies_ms: list[float],
+    acc: Accounting,
+    start_balances: Mapping[str, Decimal],
+    end_balances: Mapping[str, Decimal],
+    calls: Mapping[tuple[str, str], Sequence[int]],
 ) -> dict[str, Any]:
-    """``decisions``: (action, reason_code); ``orders``: (status, filled_qty); ``fills``: (price, qty, fee, tax)."""
+    """``decisions``: (action, reason_code); ``orders``: (status, quantity, filled quantity) per order row."""
     reason_counts: dict[str, int] = {}
     for _, code in decisions:
         reason_counts[code] = reason_counts.get(code, 0) + 1
     submitted = [o for o in orders if o[0] not in ("INTENT", "NOT_SENT")]
     rejected = [o for o in submitted if o[0] == "REJECTED"]
     filled = [o for o in submitted if o[0] == "FILLED"]
-    fees = sum((f[2] + f[3] for f in fills), Decimal(0))
-    notional = sum((f[0] * f[1] for f in fills), Decimal(0))
+    cancelled = [o for o in submitted if o[0] == "CANCELLED"]
+    partial = [o for o in submitted if o[0] != "FILLED" and o[2] > 0]
+    marks = acc.marks
+    ledger = acc.ledger
+    accounts = ledger.accounts.values()
     change = deltas(start_balances, end_balances)
-    pnl = value_in_quote(change, last_mids)
-    balance_changes = {a: str(d) for a, d in sorted(change.items()) if d != 0}
+    traded_assets = ledger.traded_assets()
+    first_marks = {s: series[0][1] for s, series in acc.prices.items() if series}
+    capital = value_in_quote({a: v for a, v in start_balances.items() if a in traded_assets}, first_marks)
+    dd = acc.drawdown
+    ratio = dd.amount / capital if capital else Decimal(0)
+    fills_total = sum(a.fills for a in accounts)
+    maker_total = sum(a.maker_fills for a in accounts)
+    ratio_of_fills = fill_ratio(orders)
+    rate_use = rate_limit_use(calls)
     return {
         "run_id": run_id,
         "dataset": dataset,
@@ -106,38 +130,78 @@ def build_summary(
         "virtual_seconds": round(virtual_span_ms / 1000, 3),
         "wall_seconds": round(wall_s, 3),
         "events_per_second": round(events / wall_s) if wall_s > 0 else None,
+        "latency_ms": latency_ms,
         "decisions": len(decisions),
         "reason_codes": dict(sorted(reason_counts.items())),
         "orders": len(submitted),
         "orders_filled": len(filled),
+        "orders_partially_filled": len(partial),
+        "orders_cancelled": len(cancelled),
         "orders_rejected": len(rejected),
-        "fills": len(fills),
-        "filled_notional": str(notional),
-        "fees": str(fees),
-        "pnl": None if pnl is None else str(pnl.quantize(Decimal("0.01"))),
+        "cancels": len(calls.get(("DELETE", "/api/v1/order"), ())),
+        "fills": fills_total,
+        "maker_fills": maker_total,
+        "taker_fills": fills_total - maker_total,
+        "fill_ratio": None if ratio_of_fills is None else float(ratio_of_fills),
         "pnl_quote": QUOTE,
-        "balance_changes": balance_changes,
-        "max_drawdown": str(curve.max_drawdown.quantize(Decimal("0.01"))),
-        "max_drawdown_ratio": float(curve.max_drawdown_ratio),
+        "pnl": _text(acc.net_pnl(), _CENT),
+        "realized_pnl": _text(ledger.total_in_try(marks, lambda a, _: a.realized_pnl)),
+        "unrealized_pnl": _text(ledger.total_in_try(marks, lambda a, m: a.unrealized_pnl(m))),
+        "fees": _text(ledger.total_in_try(marks, lambda a, _: a.fees)),
+        "fee": _text(ledger.total_in_try(marks, lambda a, _: a.fee)),
+        "tax": _text(ledger.total_in_try(marks, lambda a, _: a.tax)),
+        "filled_notional": _text(ledger.total_in_try(marks, lambda a, _: a.turnover)),
+        "symbols": _symbol_block(acc),
+        "balance_changes": {a: str(d) for a, d in sorted(change.items()) if d != 0},
+        "max_drawdown": _text(dd.amount, _CENT),
+        "max_drawdown_ratio": float(ratio),
+        "equity_points": len(acc.curve),
         "reject_rate": (len(rejected) / len(submitted)) if submitted else 0.0,
         "fill_rate": (len(filled) / len(submitted)) if submitted else 0.0,
+        "rate_limits": [u.as_dict() for u in rate_use],
         "submit_latency_p50_ms": _pct(latencies_ms, 0.50),
         "submit_latency_p95_ms": _pct(latencies_ms, 0.95),
         "stale_blocks": reason_counts.get(rc.MARKET_DATA_STALE, 0),
     }
 
 
+def _rate_line(summary: dict[str, Any]) -> str:
+    uses = summary["rate_limits"]
+    if not uses:
+        return "  rate limits: no limited request made"
+    shown = ", ".join(f"{u['method']} {u['route']} {u['peak']}/{u['limit']} per {u['period_s']:g} s" for u in uses[:3])
+    over = [u for u in uses if u["headroom"] < 0]
+    verdict = f"OVER THE LIMIT on {len(over)}" if over else f"tightest headroom {uses[0]['headroom']}"
+    return f"  rate limits (peak per window / venue limit): {shown}; {verdict}"
+
+
 def format_text(summary: dict[str, Any]) -> str:
+    q = summary["pnl_quote"]
     lines = [
         f"backtest {summary['run_id']}  dataset {summary['dataset']}",
         *([f"  {summary['strategy']}"] if summary.get("strategy") else []),
         f"  events {summary['events']}  cycles {summary['cycles']}  virtual {summary['virtual_seconds']} s  "
-        f"wall {summary['wall_seconds']} s  ({summary['events_per_second']} events/s)",
-        f"  orders {summary['orders']}  filled {summary['orders_filled']}  rejected {summary['orders_rejected']}  "
-        f"fills {summary['fills']}  notional {summary['filled_notional']} {summary['pnl_quote']}",
-        f"  fees {summary['fees']} {summary['pnl_quote']}  PnL {summary['pnl']} {summary['pnl_quote']} "
-        f"(mark-to-market at the last mid)  max drawdown {summary['max_drawdown']} "
-        f"({summary['max_drawdown_ratio']:.6%})",
+        f"wall {summary['wall_seconds']} s  ({summary['events_per_second']} events/s)  "
+        f"order latency {summary['latency_ms']} ms",
+        f"  orders {summary['orders']}  filled {summary['orders_filled']}  "
+        f"partially filled {summary['orders_partially_filled']}  cancelled {summary['orders_cancelled']}  "
+        f"rejected {summary['orders_rejected']}  cancel requests {summary['cancels']}",
+        f"  fills {summary['fills']} (maker {summary['maker_fills']}, taker {summary['taker_fills']})  "
+        f"fill ratio {'-' if summary['fill_ratio'] is None else format(summary['fill_ratio'], '.2%')}  "
+        f"turnover {summary['filled_notional']} {q}",
+        f"  PnL {summary['pnl']} {q} = realized {summary['realized_pnl']} + unrealized {summary['unrealized_pnl']} "
+        f"(at the last mid) - fees {summary['fees']} (fee {summary['fee']} + tax {summary['tax']})",
+        f"  max drawdown {summary['max_drawdown']} {q} ({summary['max_drawdown_ratio']:.6%})",
+    ]
+    for symbol, s in summary["symbols"].items():
+        if not s["fills"]:
+            continue
+        lines.append(
+            f"  {symbol}: position {s['position']} at average cost {s['average_cost']}, mark {s['mark']}; "
+            f"realized {s['realized_pnl']} unrealized {s['unrealized_pnl']} fees {s['fees']} {s['quote']}"
+        )
+    lines += [
+        _rate_line(summary),
         f"  reject rate {summary['reject_rate']:.2%}  fill rate {summary['fill_rate']:.2%}  "
         f"submit latency p50 {summary['submit_latency_p50_ms']} ms p95 {summary['submit_latency_p95_ms']} ms  "
         f"stale blocks {summary['stale_blocks']}",

@@ -9,10 +9,18 @@ milliseconds while applying a recorded event costs about a microsecond: before e
 marketable order takes the recorded liquidity, taker fee), and when a recorded event shows the opposite side
 at or through one of our resting orders (the engine then fills it at its own price, maker fee, stamped with
 that event's time). Fees, tax split, reservations and the venue's validation are the simulator's.
+
+Liquidity we took stays taken: a recorded level we traded against is loaded reduced by what we took until
+the recording removes that level, so a level that sits in the book for a while (or is re-announced with a
+new size) cannot fill the same order twice. Order entry takes ``latency_ms`` of virtual time: a submit or a
+cancel reaches the engine that long after the runtime sent it (the market moves meanwhile, and a resting
+order can still fill before its cancel lands), and the call returns then.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
@@ -36,15 +44,22 @@ from btcbot.errors import (
     RejectedByVenue,
     SymbolNotTradable,
 )
+from btcbot.replay.accounting import BacktestFill
 from btcbot.replay.dataset import DIFF, Event
-from btcbot.replay.market import RecordedMarket
-from btcbot.replay.summary import EquityCurve, deltas, value_in_quote
-from btcbot.sim.engine import MatchingEngine, SimOrder, SimRejection, UserTrade
+from btcbot.replay.market import RecordedBook, RecordedMarket
+from btcbot.sim.engine import (
+    LIQUIDITY_USER_ID,
+    ZERO,
+    EngineEvent,
+    FillEvent,
+    MatchingEngine,
+    SimOrder,
+    SimRejection,
+    UserTrade,
+)
 from btcbot.sim.symbols import SymbolSpec
 
 if TYPE_CHECKING:
-    import threading
-
     from btcbot.arming import WriteToken
 
 # The simulator's demo account, so a replay starts from the same funds as the run that was recorded.
@@ -52,6 +67,16 @@ DEMO_BALANCES: Final = {"TRY": Decimal("1000000"), "BTC": Decimal("1"), "ETH": D
 ACCOUNT_ID: Final = 4242
 _FUNDS_CODES: Final = frozenset({1055, 1122})
 _NOT_FOUND_CODES: Final = frozenset({1051})
+
+# The BTCTurk request each venue call stands for (the limiter's keys, §3 of the API notes): rate-limit headroom.
+R_BALANCES: Final = ("GET", "/api/v1/users/balances")
+R_OPEN_ORDERS: Final = ("GET", "/api/v1/openOrders")
+R_ALL_ORDERS: Final = ("GET", "/api/v1/allOrders")
+R_ORDER_ID: Final = ("GET", "/api/v1/order/{orderId}")
+R_USER_TRADES: Final = ("GET", "/api/v1/users/transactions/trade")
+R_SUBMIT: Final = ("POST", "/api/v1/order")
+R_CANCEL: Final = ("DELETE", "/api/v1/order")
+VENUE_ROUTES: Final = (R_BALANCES, R_OPEN_ORDERS, R_ALL_ORDERS, R_ORDER_ID, R_USER_TRADES, R_SUBMIT, R_CANCEL)
 
 
 class _EngineClock:
@@ -158,29 +183,41 @@ class InProcessVenue:
         rules: dict[str, SymbolRules],
         *,
         balances: dict[str, Decimal] | None = None,
+        latency_ms: int = 0,
     ) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms must be >= 0, got {latency_ms}")
         self._market = market
         self._clock = clock
-        self._rules = rules
+        self.rules = rules
+        self.latency_ms = latency_ms
+        self._never = threading.Event()  # order entry waits on nothing but virtual time
         self._engine_clock = _EngineClock(clock)
         self.engine = MatchingEngine(
             [_spec(r, i) for i, r in enumerate(rules.values(), start=1)], clock=self._engine_clock
         )
         self.engine.add_account(ACCOUNT_ID, dict(DEMO_BALANCES if balances is None else balances))
+        self.engine.subscribe(self._on_engine_event)
         self._lock = market.lock  # one lock with the market: listener and queries never deadlock
         self._loaded_version: dict[str, int] = {}
         # symbol -> [(is_buy, price)] of our resting orders: the per-event trigger reads only this.
         self._resting: dict[str, list[tuple[bool, float]]] = {}
+        # (symbol, "bids"|"asks", price) -> how much of that recorded level our orders took (see the module doc).
+        self._taken: dict[tuple[str, str, Decimal], Decimal] = {}
+        self._half_trades: dict[int, FillEvent] = {}
         self.submits = 0
         self.rejects = 0
         self.cancels = 0
+        # (method, route) -> the virtual ms of each request of that kind, for the rate-limit headroom.
+        self.calls: dict[tuple[str, str], list[int]] = defaultdict(list)
+        # (virtual ms, symbol -> recorded mid): the marks the equity curve is valued at.
+        self.mark_samples: list[tuple[int, dict[str, Decimal]]] = []
+        self._last_sample: tuple[int, dict[str, Decimal], int] | None = None
         self.start_balances = self.account_totals()
-        self.curve = EquityCurve()
-        self._last_sample_ms: int | None = None
 
     # ----- ExchangeReader -----
     def symbol_rules(self, symbol: str) -> SymbolRules:
-        rules = self._rules.get(symbol)
+        rules = self.rules.get(symbol)
         if rules is None or not rules.tradable:
             raise SymbolNotTradable(f"{symbol} is not tradable in this dataset (not recorded or not TRADING)")
         band = self.engine.price_band(symbol)
@@ -190,7 +227,7 @@ class InProcessVenue:
 
     def balances(self) -> list[Balance]:
         with self._lock:
-            self._sync()
+            self._sync(R_BALANCES)
             return [
                 Balance(asset=a, total=free + locked, free=free, locked=locked)
                 for a, (free, locked) in self.engine.balances(ACCOUNT_ID).items()
@@ -198,13 +235,13 @@ class InProcessVenue:
 
     def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         with self._lock:
-            self._sync()
+            self._sync(R_OPEN_ORDERS)
             orders = self.engine.orders(ACCOUNT_ID, symbol, open_only=True)
             return [_venue_order(o) for o in sorted(orders, key=lambda o: o.id)]
 
     def all_orders(self, symbol: str, start_ms: int | None = None) -> list[VenueOrder]:
         with self._lock:
-            self._sync()
+            self._sync(R_ALL_ORDERS)
             return [
                 _venue_order(o)
                 for o in self.engine.orders(ACCOUNT_ID, symbol)
@@ -213,7 +250,7 @@ class InProcessVenue:
 
     def get_order(self, exchange_order_id: int) -> VenueOrder:
         with self._lock:
-            self._sync()
+            self._sync(R_ORDER_ID)
             order = self.engine.get_order(ACCOUNT_ID, exchange_order_id)
             if order is None:
                 raise OrderNotFound(f"order {exchange_order_id} not found", venue_code=1051)
@@ -221,7 +258,7 @@ class InProcessVenue:
 
     def user_trades(self, symbol: str | None = None, start_ms: int | None = None) -> list[Fill]:
         with self._lock:
-            self._sync()
+            self._sync(R_USER_TRADES)
             return [
                 _fill(t)
                 for t in self.engine.user_trades(ACCOUNT_ID)
@@ -234,10 +271,11 @@ class InProcessVenue:
     # ----- OrderGateway -----
     def submit_order(self, intent: OrderIntent, token: WriteToken) -> SubmitAck:
         token.check_at_send("submit")
+        self._in_flight()
         with self._lock:
-            self._sync()
+            self._sync(R_SUBMIT)
             self.submits += 1
-            if intent.symbol not in self._rules:
+            if intent.symbol not in self.rules:
                 self.rejects += 1
                 raise SymbolNotTradable(f"{intent.symbol} is not in this dataset")
             self._load_book(intent.symbol)
@@ -259,8 +297,9 @@ class InProcessVenue:
 
     def cancel_order(self, exchange_order_id: int, token: WriteToken) -> None:
         token.check_at_send("cancel")
+        self._in_flight()
         with self._lock:
-            self._sync()
+            self._sync(R_CANCEL)  # what the market did while the cancel travelled can still fill the order
             try:
                 pending = self.engine.request_cancel(ACCOUNT_ID, exchange_order_id)
             except SimRejection as exc:
@@ -273,27 +312,30 @@ class InProcessVenue:
                 self._refresh_resting(order.symbol)
 
     # ----- matching -----
-    def _sync(self) -> None:
+    def _in_flight(self) -> None:
+        """A submit or cancel spends ``latency_ms`` of virtual time on its way (the runtime's call lasts as long)."""
+        if self.latency_ms:
+            self._clock.wait(self._never, self.latency_ms / 1000)
+
+    def _sync(self, route: tuple[str, str]) -> None:
         now = self._clock.wall_ms()
+        self.calls[route].append(now)
         self._market.advance_to(now)
         if self.engine.pending_cancel_count:
             self._complete_cancels()
-        if now != self._last_sample_ms:
-            self.sample_equity(now)
+        if self._last_sample is None or self._last_sample[0] != now:
+            self.sample_marks(now)
 
-    def sample_equity(self, now_ms: int) -> None:
-        """One point of the PnL curve (TRY at the recorded mids); skipped while a needed mid is unknown."""
+    def sample_marks(self, now_ms: int) -> None:
+        """One mark sample for the equity curve, unless neither the mids nor our fills changed since the last."""
         with self._lock:
-            self._last_sample_ms = now_ms
             mids = self.mids()
-            change = deltas(self.start_balances, self.account_totals())
-            pnl = value_in_quote(change, mids)
-            if pnl is None:
+            trades = len(self.engine.accounts[ACCOUNT_ID].trades)
+            last = self._last_sample
+            self._last_sample = (now_ms, mids, trades)
+            if last is not None and last[1] == mids and last[2] == trades:
                 return
-            if self.curve.base_value is None:
-                traded = {a: v for a, v in self.start_balances.items() if a == "TRY" or f"{a}TRY" in mids}
-                self.curve.base_value = value_in_quote(traded, mids)
-            self.curve.add(now_ms, pnl)
+            self.mark_samples.append((now_ms, mids))
 
     def mids(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
@@ -321,7 +363,40 @@ class InProcessVenue:
         if book.recv_ms is None or book.broken:
             self.engine.replace_book(symbol, [], [])
         else:
-            self.engine.replace_book(symbol, book.levels("bids"), book.levels("asks"))
+            self.engine.replace_book(symbol, self._untaken(symbol, "bids", book), self._untaken(symbol, "asks", book))
+
+    def _untaken(self, symbol: str, side: str, book: RecordedBook) -> list[tuple[Decimal, Decimal]]:
+        """The recorded levels less what we took from them; a level the recording dropped is forgotten."""
+        levels = book.levels(side)
+        if not self._taken:
+            return levels
+        mine = [k for k in self._taken if k[0] == symbol and k[1] == side]
+        if mine:
+            recorded = {p for p, _ in levels}
+            for key in mine:
+                if key[2] not in recorded:
+                    del self._taken[key]
+        out = []
+        for price, amount in levels:
+            left = amount - self._taken.get((symbol, side, price), ZERO)
+            if left > 0:
+                out.append((price, left))
+        return out
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        """Pair the two halves of each trade; one between us and the recorded liquidity marks that level taken."""
+        if not isinstance(event, FillEvent):
+            return
+        other = self._half_trades.pop(event.trade.id, None)
+        if other is None:
+            self._half_trades[event.trade.id] = event
+            return
+        ours, theirs = (event, other) if event.trade.user_id == ACCOUNT_ID else (other, event)
+        if ours.trade.user_id != ACCOUNT_ID or theirs.trade.user_id != LIQUIDITY_USER_ID:
+            return
+        level = theirs.order
+        key = (level.symbol, "asks" if level.side == "sell" else "bids", level.price)
+        self._taken[key] = self._taken.get(key, ZERO) + theirs.trade.amount
 
     def _refresh_resting(self, symbol: str) -> None:
         resting = [(o.side == "buy", float(o.price)) for o in self.engine.orders(ACCOUNT_ID, symbol, open_only=True)]
@@ -359,6 +434,6 @@ class InProcessVenue:
         self._refresh_resting(ev[3])
 
     # ----- for the backtest summary -----
-    def fills(self) -> list[Fill]:
+    def backtest_fills(self) -> list[BacktestFill]:
         with self._lock:
-            return [_fill(t) for t in self.engine.user_trades(ACCOUNT_ID)]
+            return [BacktestFill(_fill(t), t.maker) for t in self.engine.user_trades(ACCOUNT_ID)]
