@@ -88,8 +88,10 @@ def position_plot(acc: Accounting) -> str:
     for symbol, series in acc.positions.items():
         if not series:
             continue
-        start = acc.prices[symbol][0][0] if acc.prices[symbol] else series[0][0]
-        x, y = _xy([(min(start, series[0][0]), Decimal(0)), *series])
+        marks = acc.prices[symbol]
+        start = min(marks[0][0], series[0][0]) if marks else series[0][0]
+        end = max(marks[-1][0], series[-1][0]) if marks else series[-1][0]
+        x, y = _xy([(start, Decimal(0)), *series, (end, series[-1][1])])  # flat from the start, held to the end
         ax.step(x, y, where="post", linewidth=1.2, label=f"{symbol} ({acc.ledger.accounts[symbol].base})")
         drawn = True
     if drawn:
@@ -132,6 +134,7 @@ def fills_plot(acc: Accounting) -> str:
                     zorder=3,
                 )
         ax.set_ylabel(acc.ledger.accounts[symbol].quote)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
         ax.legend(loc="upper left")
     return _svg(fig)
 

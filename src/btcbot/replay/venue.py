@@ -366,22 +366,38 @@ class InProcessVenue:
             self.engine.replace_book(symbol, self._untaken(symbol, "bids", book), self._untaken(symbol, "asks", book))
 
     def _untaken(self, symbol: str, side: str, book: RecordedBook) -> list[tuple[Decimal, Decimal]]:
-        """The recorded levels less what we took from them; a level the recording dropped is forgotten."""
+        """The recorded levels less what our orders took from them."""
         levels = book.levels(side)
         if not self._taken:
             return levels
-        mine = [k for k in self._taken if k[0] == symbol and k[1] == side]
-        if mine:
-            recorded = {p for p, _ in levels}
-            for key in mine:
-                if key[2] not in recorded:
-                    del self._taken[key]
         out = []
         for price, amount in levels:
             left = amount - self._taken.get((symbol, side, price), ZERO)
             if left > 0:
                 out.append((price, left))
         return out
+
+    def _forget_removed_levels(self, ev: Event) -> None:
+        """A level the recording removes (or a full book leaves out) is whole again when it comes back."""
+        symbol = ev[3]
+        mine = [k for k in self._taken if k[0] == symbol]
+        if not mine:
+            return
+        if ev[0] == DIFF:
+            gone = {
+                (side, Decimal(lv[0]))
+                for side, levels in (("bids", ev[5]), ("asks", ev[6]))
+                for lv in levels
+                if lv[2] == 3 or Decimal(lv[1]) == 0
+            }
+            drop = [k for k in mine if (k[1], k[2]) in gone]
+        else:
+            kept = {(side, Decimal(lv[0])) for side, levels in (("bids", ev[5]), ("asks", ev[6])) for lv in levels}
+            drop = [k for k in mine if (k[1], k[2]) not in kept]
+        for key in drop:
+            del self._taken[key]
+        if drop:
+            self._refresh_resting(symbol)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         """Pair the two halves of each trade; one between us and the recorded liquidity marks that level taken."""
@@ -402,13 +418,16 @@ class InProcessVenue:
         resting = [(o.side == "buy", float(o.price)) for o in self.engine.orders(ACCOUNT_ID, symbol, open_only=True)]
         if resting:
             self._resting[symbol] = resting
-            self._market.watch(symbol, self._on_event)
         else:
             self._resting.pop(symbol, None)
-            self._market.watch(symbol, None)
+        # Watched while we rest there, and while we hold taken liquidity there (to see those levels go).
+        watched = resting or any(k[0] == symbol for k in self._taken)
+        self._market.watch(symbol, self._on_event if watched else None)
 
     def _on_event(self, ev: Event) -> None:
-        """A recorded event for a symbol we rest on: if it reaches one of our orders, let the engine match."""
+        """A recorded event for a symbol we watch: if it reaches one of our orders, let the engine match."""
+        if self._taken:
+            self._forget_removed_levels(ev)
         resting = self._resting.get(ev[3])
         if not resting:
             return
