@@ -22,8 +22,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from btcbot.replay.session import run_replay
+from btcbot.replay.session import ReplayResult, run_replay
 from btcbot.replay.synthetic import write_synthetic
 
 NAUTILUS_BENCH = r"""
@@ -66,11 +67,25 @@ print(n / (done - began), n / (done - loaded), n / cpu)
 """
 
 
+def timed_replay(**kwargs: Any) -> tuple[ReplayResult, float]:
+    """``run_replay(**kwargs)`` and its events per CPU second of the whole process (all actor threads together)."""
+    cpu = time.process_time()
+    result = run_replay(**kwargs)
+    return result, result.events / (time.process_time() - cpu)
+
+
+def run_python(python: str, script: str, *args: str) -> list[float] | None:
+    """Run ``script`` in another interpreter (a throwaway venv); its last stdout line, as numbers, or None."""
+    out = subprocess.run([python, "-c", script, *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(f"{Path(python).parent.parent.name} run failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return [float(x) for x in out.stdout.strip().splitlines()[-1].split()]
+
+
 def bench_btcbot(dataset: Path, run: int, tmp: Path) -> tuple[float, float]:
     """(events per wall second, events per CPU second of the whole process: all actor threads together)."""
-    cpu = time.process_time()
-    result = run_replay(dataset=str(dataset), speed=None, db=tmp / f"bench{run}.db", seed=1, env_file=None)
-    per_cpu = result.events / (time.process_time() - cpu)
+    result, per_cpu = timed_replay(dataset=str(dataset), speed=None, db=tmp / f"bench{run}.db", seed=1, env_file=None)
     print(
         f"btcbot run {run}: {result.events} events, {result.cycles} cycles, {result.wall_s:.2f} s, "
         f"{result.events_per_s:,.0f} events/s ({per_cpu:,.0f} per CPU-second)",
@@ -80,11 +95,10 @@ def bench_btcbot(dataset: Path, run: int, tmp: Path) -> tuple[float, float]:
 
 
 def bench_nautilus(python: str, events: int, run: int) -> tuple[float, float] | None:
-    out = subprocess.run([python, "-c", NAUTILUS_BENCH, str(events)], capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        print(f"nautilus run failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+    figures = run_python(python, NAUTILUS_BENCH, str(events))
+    if figures is None:
         return None
-    run_only, with_load, per_cpu = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
+    run_only, with_load, per_cpu = figures
     print(
         f"nautilus run {run}: {run_only:,.0f} quote ticks/s in engine.run() ({with_load:,.0f}/s including "
         f"add_data; {per_cpu:,.0f} per CPU-second)",

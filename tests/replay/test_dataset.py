@@ -93,3 +93,20 @@ def test_shipped_dataset_resolves_and_is_small() -> None:
     assert path.stat().st_size < 400_000
     with gzip.open(path, "rt") as fh:
         assert json.loads(fh.readline())["format"] == FORMAT_NAME
+
+
+def test_synthetic_drift_moves_the_whole_book_and_keeps_it_well_formed(tmp_path: Path) -> None:
+    from btcbot.replay.market import RecordedMarket
+    from btcbot.replay.synthetic import write_synthetic
+
+    path = tmp_path / "drift.jsonl.gz"
+    write_synthetic(path, events=5000, drift=0.5, interval_ms=10, start_ms=0)
+    market = RecordedMarket(DatasetReader(path))
+    mids = set()
+    for t in range(0, 50_000, 500):
+        market.advance_to(t)
+        book = market.books["BTCTRY"]
+        bid, ask = max(map(int, book.bids)), min(map(int, book.asks))
+        assert (ask - bid, len(book.bids), len(book.asks), book.broken) == (200, 20, 20, False)
+        mids.add((bid + ask) // 2)
+    assert len(mids) > 10
