@@ -167,3 +167,26 @@ def test_mark_samples_follow_the_recorded_mid_and_skip_repeats(write_dataset: Ca
     clock.advance_ms(1000)
     venue.open_orders()
     assert venue.mark_samples == [(T0, {"BTCTRY": D(3000500)}), (T0 + 1500, {"BTCTRY": D(3000750)})]
+
+
+def test_a_resting_sell_is_hit_by_a_recorded_bid_and_a_removal_reaches_nothing(
+    write_dataset: Callable[..., Path],
+) -> None:
+    path = write_dataset(
+        [
+            full(0),
+            diff(1000, 2, bids=[["3000600", "0", 3]]),  # a removal at a crossing price: no fill
+            diff(2000, 3, bids=[["3000600", "0.0004", 1]]),
+        ]
+    )
+    clock, venue = _venue(path)
+    intent = OrderIntent(
+        symbol="BTCTRY", side=OrderSide.SELL, price=D("3000500"), quantity=D("0.001"), client_order_id="s1"
+    )
+    oid = venue.submit_order(intent, GATE.submit_token()).exchange_order_id
+    clock.advance_ms(1500)
+    assert venue.get_order(oid).left_amount == D("0.001")
+    clock.advance_ms(1000)
+    assert venue.get_order(oid).left_amount == D("0.0006")
+    (bf,) = venue.backtest_fills()
+    assert (bf.maker, bf.fill.side, bf.fill.price) == (True, OrderSide.SELL, D(3000500))

@@ -19,6 +19,7 @@ order can still fill before its cancel lands), and the call returns then.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from dataclasses import replace
@@ -200,10 +201,10 @@ class InProcessVenue:
         self.engine.subscribe(self._on_engine_event)
         self._lock = market.lock  # one lock with the market: listener and queries never deadlock
         self._loaded_version: dict[str, int] = {}
-        # symbol -> [(is_buy, price)] of our resting orders: the per-event trigger reads only this.
-        self._resting: dict[str, list[tuple[bool, float]]] = {}
-        # (symbol, "bids"|"asks", price) -> how much of that recorded level our orders took (see the module doc).
-        self._taken: dict[tuple[str, str, Decimal], Decimal] = {}
+        # symbol -> (highest resting buy, lowest resting sell) of ours: the per-event trigger reads only this.
+        self._resting: dict[str, tuple[float, float]] = {}
+        # symbol -> ("bids"|"asks", price) -> how much of that recorded level our orders took (see the module doc).
+        self._taken: dict[str, dict[tuple[str, Decimal], Decimal]] = {}
         self._half_trades: dict[int, FillEvent] = {}
         self.submits = 0
         self.rejects = 0
@@ -368,36 +369,32 @@ class InProcessVenue:
     def _untaken(self, symbol: str, side: str, book: RecordedBook) -> list[tuple[Decimal, Decimal]]:
         """The recorded levels less what our orders took from them."""
         levels = book.levels(side)
-        if not self._taken:
+        taken = self._taken.get(symbol)
+        if not taken:
             return levels
         out = []
         for price, amount in levels:
-            left = amount - self._taken.get((symbol, side, price), ZERO)
+            left = amount - taken.get((side, price), ZERO)
             if left > 0:
                 out.append((price, left))
         return out
 
-    def _forget_removed_levels(self, ev: Event) -> None:
+    def _forget_removed_levels(self, ev: Event, taken: dict[tuple[str, Decimal], Decimal]) -> None:
         """A level the recording removes (or a full book leaves out) is whole again when it comes back."""
-        symbol = ev[3]
-        mine = [k for k in self._taken if k[0] == symbol]
-        if not mine:
-            return
+        sides = (("bids", ev[5]), ("asks", ev[6]))
         if ev[0] == DIFF:
-            gone = {
-                (side, Decimal(lv[0]))
-                for side, levels in (("bids", ev[5]), ("asks", ev[6]))
-                for lv in levels
-                if lv[2] == 3 or Decimal(lv[1]) == 0
-            }
-            drop = [k for k in mine if (k[1], k[2]) in gone]
+            gone = [(side, Decimal(lv[0])) for side, levels in sides for lv in levels if lv[2] == 3 or not float(lv[1])]
+            drop = [k for k in gone if k in taken]
         else:
-            kept = {(side, Decimal(lv[0])) for side, levels in (("bids", ev[5]), ("asks", ev[6])) for lv in levels}
-            drop = [k for k in mine if (k[1], k[2]) not in kept]
+            kept = {(side, Decimal(lv[0])) for side, levels in sides for lv in levels}
+            drop = [k for k in taken if k not in kept]
+        if not drop:
+            return
         for key in drop:
-            del self._taken[key]
-        if drop:
-            self._refresh_resting(symbol)
+            del taken[key]
+        if not taken:
+            del self._taken[ev[3]]
+            self._refresh_resting(ev[3])
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         """Pair the two halves of each trade; one between us and the recorded liquidity marks that level taken."""
@@ -411,39 +408,29 @@ class InProcessVenue:
         if ours.trade.user_id != ACCOUNT_ID or theirs.trade.user_id != LIQUIDITY_USER_ID:
             return
         level = theirs.order
-        key = (level.symbol, "asks" if level.side == "sell" else "bids", level.price)
-        self._taken[key] = self._taken.get(key, ZERO) + theirs.trade.amount
+        taken = self._taken.setdefault(level.symbol, {})
+        key = ("asks" if level.side == "sell" else "bids", level.price)
+        taken[key] = taken.get(key, ZERO) + theirs.trade.amount
 
     def _refresh_resting(self, symbol: str) -> None:
-        resting = [(o.side == "buy", float(o.price)) for o in self.engine.orders(ACCOUNT_ID, symbol, open_only=True)]
-        if resting:
-            self._resting[symbol] = resting
+        orders = self.engine.orders(ACCOUNT_ID, symbol, open_only=True)
+        buys = [float(o.price) for o in orders if o.side == "buy"]
+        sells = [float(o.price) for o in orders if o.side == "sell"]
+        if orders:
+            self._resting[symbol] = (max(buys, default=-math.inf), min(sells, default=math.inf))
         else:
             self._resting.pop(symbol, None)
         # Watched while we rest there, and while we hold taken liquidity there (to see those levels go).
-        watched = resting or any(k[0] == symbol for k in self._taken)
+        watched = bool(orders) or symbol in self._taken
         self._market.watch(symbol, self._on_event if watched else None)
 
     def _on_event(self, ev: Event) -> None:
         """A recorded event for a symbol we watch: if it reaches one of our orders, let the engine match."""
-        if self._taken:
-            self._forget_removed_levels(ev)
+        taken = self._taken.get(ev[3])
+        if taken:
+            self._forget_removed_levels(ev, taken)
         resting = self._resting.get(ev[3])
-        if not resting:
-            return
-        diff = ev[0] == DIFF
-        hit = False
-        for is_buy, price in resting:
-            for lv in ev[6] if is_buy else ev[5]:
-                if diff and lv[2] == 3:
-                    continue
-                p = float(lv[0])
-                if (p <= price if is_buy else p >= price) and float(lv[1]) > 0:
-                    hit = True
-                    break
-            if hit:
-                break
-        if not hit:
+        if resting is None or not self._reaches(ev, *resting):
             return
         self._engine_clock.pinned_ms = ev[1]
         try:
@@ -451,6 +438,14 @@ class InProcessVenue:
         finally:
             self._engine_clock.pinned_ms = None
         self._refresh_resting(ev[3])
+
+    @staticmethod
+    def _reaches(ev: Event, top_buy: float, low_sell: float) -> bool:
+        """Does a level of this event sit at or through one of our orders (an ask <= a buy, a bid >= a sell)?"""
+        diff = ev[0] == DIFF  # a diff's change 3 removes the level: it reaches nothing
+        if any(float(lv[0]) <= top_buy and float(lv[1]) > 0 and not (diff and lv[2] == 3) for lv in ev[6]):
+            return True
+        return any(float(lv[0]) >= low_sell and float(lv[1]) > 0 and not (diff and lv[2] == 3) for lv in ev[5])
 
     # ----- for the backtest summary -----
     def backtest_fills(self) -> list[BacktestFill]:
