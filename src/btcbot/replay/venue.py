@@ -204,7 +204,9 @@ class InProcessVenue:
         # symbol -> (highest resting buy, lowest resting sell) of ours: the per-event trigger reads only this.
         self._resting: dict[str, tuple[float, float]] = {}
         # symbol -> ("bids"|"asks", price) -> how much of that recorded level our orders took (see the module doc).
-        self._taken: dict[str, dict[tuple[str, Decimal], Decimal]] = {}
+        # Prices are floats here: the event path compares them per event, and a recorded price string and the
+        # engine's Decimal of it convert to the same float.
+        self._taken: dict[str, dict[tuple[str, float], Decimal]] = {}
         self._half_trades: dict[int, FillEvent] = {}
         self.submits = 0
         self.rejects = 0
@@ -374,25 +376,26 @@ class InProcessVenue:
             return levels
         out = []
         for price, amount in levels:
-            left = amount - taken.get((side, price), ZERO)
+            left = amount - taken.get((side, float(price)), ZERO)
             if left > 0:
                 out.append((price, left))
         return out
 
-    def _forget_removed_levels(self, ev: Event, taken: dict[tuple[str, Decimal], Decimal]) -> None:
+    def _forget_removed_levels(self, ev: Event, taken: dict[tuple[str, float], Decimal]) -> None:
         """A level the recording removes (or a full book leaves out) is whole again when it comes back."""
-        sides = (("bids", ev[5]), ("asks", ev[6]))
         if ev[0] == DIFF:
-            gone = [(side, Decimal(lv[0])) for side, levels in sides for lv in levels if lv[2] == 3 or not float(lv[1])]
-            drop = [k for k in gone if k in taken]
+            drop = [
+                key
+                for side, levels in (("bids", ev[5]), ("asks", ev[6]))
+                for lv in levels
+                if (lv[2] == 3 or not float(lv[1])) and (key := (side, float(lv[0]))) in taken
+            ]
         else:
-            kept = {(side, Decimal(lv[0])) for side, levels in sides for lv in levels}
-            drop = [k for k in taken if k not in kept]
-        if not drop:
-            return
+            kept = {("bids", float(lv[0])) for lv in ev[5]} | {("asks", float(lv[0])) for lv in ev[6]}
+            drop = [key for key in taken if key not in kept]
         for key in drop:
             del taken[key]
-        if not taken:
+        if drop and not taken:
             del self._taken[ev[3]]
             self._refresh_resting(ev[3])
 
@@ -409,7 +412,7 @@ class InProcessVenue:
             return
         level = theirs.order
         taken = self._taken.setdefault(level.symbol, {})
-        key = ("asks" if level.side == "sell" else "bids", level.price)
+        key = ("asks" if level.side == "sell" else "bids", float(level.price))
         taken[key] = taken.get(key, ZERO) + theirs.trade.amount
 
     def _refresh_resting(self, symbol: str) -> None:
@@ -425,27 +428,35 @@ class InProcessVenue:
         self._market.watch(symbol, self._on_event if watched else None)
 
     def _on_event(self, ev: Event) -> None:
-        """A recorded event for a symbol we watch: if it reaches one of our orders, let the engine match."""
-        taken = self._taken.get(ev[3])
+        """A recorded event for a symbol we watch: if it reaches one of our orders, let the engine match.
+
+        Called for every event of a symbol we rest on, so the test is plain loops over the event's one or two
+        levels (an ask at or under our highest buy, a bid at or over our lowest sell; a removal reaches nothing).
+        """
+        symbol = ev[3]
+        taken = self._taken.get(symbol)
         if taken:
             self._forget_removed_levels(ev, taken)
-        resting = self._resting.get(ev[3])
-        if resting is None or not self._reaches(ev, *resting):
+        resting = self._resting.get(symbol)
+        if resting is None:
             return
+        top_buy, low_sell = resting
+        diff = ev[0] == DIFF
+        for lv in ev[6]:
+            if float(lv[0]) <= top_buy and not (diff and lv[2] == 3) and float(lv[1]) > 0:
+                break
+        else:
+            for lv in ev[5]:
+                if float(lv[0]) >= low_sell and not (diff and lv[2] == 3) and float(lv[1]) > 0:
+                    break
+            else:
+                return
         self._engine_clock.pinned_ms = ev[1]
         try:
-            self._load_book(ev[3])
+            self._load_book(symbol)
         finally:
             self._engine_clock.pinned_ms = None
-        self._refresh_resting(ev[3])
-
-    @staticmethod
-    def _reaches(ev: Event, top_buy: float, low_sell: float) -> bool:
-        """Does a level of this event sit at or through one of our orders (an ask <= a buy, a bid >= a sell)?"""
-        diff = ev[0] == DIFF  # a diff's change 3 removes the level: it reaches nothing
-        if any(float(lv[0]) <= top_buy and float(lv[1]) > 0 and not (diff and lv[2] == 3) for lv in ev[6]):
-            return True
-        return any(float(lv[0]) >= low_sell and float(lv[1]) > 0 and not (diff and lv[2] == 3) for lv in ev[5])
+        self._refresh_resting(symbol)
 
     # ----- for the backtest summary -----
     def backtest_fills(self) -> list[BacktestFill]:
