@@ -174,12 +174,19 @@ class DatasetReader:
 
     def chunks(self) -> Iterator[list[Event]]:
         """Validated events, a chunk (about 1 MiB of text) at a time, in file order."""
+        # A block split on newlines, not readlines(): that checks the stream per line, a tenth of the decode time.
+        rest = ""
         try:
             while True:
-                lines = self._fh.readlines(_CHUNK_BYTES)
-                if not lines:
+                block = self._fh.read(_CHUNK_BYTES)
+                if not block:
+                    if rest:
+                        yield self._decode([rest])
                     return
-                yield self._decode(lines)
+                lines = (rest + block).split("\n")
+                rest = lines.pop()  # the partial last line (or "" after a final newline) starts the next block
+                if lines:
+                    yield self._decode(lines)
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             raise DatasetError(
                 f"dataset {self.path}: cannot read past line {self._line_no} ({exc.__class__.__name__}: "
@@ -189,15 +196,16 @@ class DatasetReader:
             self._fh.close()
 
     def _decode(self, lines: list[str]) -> list[Event]:
-        # Blank lines (a trailing newline) are tolerated; everything else must be an event array.
-        body = [ln for ln in lines if ln.strip()] if any(not ln.strip() for ln in lines) else lines
+        # Blank lines are tolerated; everything else must be an event array. all(map(...)) runs in C.
+        blank = not all(map(str.strip, lines))
+        body = [ln for ln in lines if ln.strip()] if blank else lines
         try:
             events = json.loads("[" + ",".join(body) + "]")
         except ValueError:
             events = None
         if events is None or len(events) != len(body):
             self._raise_bad_json(lines)
-        self._validate(lines, events)
+        self._validate(lines, events, blank)
         return events  # type: ignore[no-any-return]
 
     def _raise_bad_json(self, lines: list[str]) -> None:
@@ -212,13 +220,12 @@ class DatasetReader:
                 ) from None
         raise DatasetError(f"dataset {self.path}: near line {self._line_no + 1}: bad JSON")
 
-    def _validate(self, lines: list[str], events: list[Any]) -> None:
+    def _validate(self, lines: list[str], events: list[Any], blank: bool) -> None:
         """Check every event; the common (valid) case is one tight loop, a bad event gets the precise message."""
         line_no = self._line_no
         last = self._last_recv
         symbols = self._symbols
         change_types = _CHANGE_TYPES
-        blank = any(not ln.strip() for ln in lines)
         numbers = [i for i, ln in enumerate(lines, start=line_no + 1) if ln.strip()] if blank else None
         i = 0
         try:
