@@ -35,9 +35,7 @@ def fill(
     symbol: str = "BTCTRY",
     maker: bool = True,
 ) -> BacktestFill:
-    return BacktestFill(
-        Fill(next(_ids), 1, None, symbol, OrderSide(side), D(price), D(qty), D(fee), D(tax), ts), maker
-    )
+    return BacktestFill(Fill(next(_ids), 1, None, symbol, OrderSide(side), D(price), D(qty), D(fee), D(tax), ts), maker)
 
 
 def acct(*fills: BacktestFill) -> SymbolAccount:
