@@ -14,6 +14,7 @@ from typing import Any
 
 from btcbot import reason_codes as rc
 from btcbot.replay.accounting import QUOTE, Accounting, fill_ratio, rate_limit_use
+from btcbot.replay.venue import R_CANCEL
 
 _CENT = Decimal("0.01")
 _FINE = Decimal("1e-8")
@@ -138,7 +139,7 @@ def build_summary(
         "orders_partially_filled": len(partial),
         "orders_cancelled": len(cancelled),
         "orders_rejected": len(rejected),
-        "cancels": len(calls.get(("DELETE", "/api/v1/order"), ())),
+        "cancels": len(calls.get(R_CANCEL, ())),
         "fills": fills_total,
         "maker_fills": maker_total,
         "taker_fills": fills_total - maker_total,
