@@ -137,9 +137,12 @@ def test_latency_reaches_the_runtime_through_the_flag(tmp_path: Path) -> None:
     assert summary["submit_latency_p50_ms"] == 250.0 and summary["submit_latency_p95_ms"] == 250.0
 
 
-def test_latency_flag_is_validated(capsys: pytest.CaptureFixture[str]) -> None:
+def test_latency_and_report_flags_are_validated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backtest", "--latency-ms", "-5"]) == 2
     assert "--latency-ms" in capsys.readouterr().err
+    assert main(["backtest", "--report", str(tmp_path), "--db", str(tmp_path / "x.db")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()  # refused before anything ran
 
 
 def test_text_summary_shows_the_accounting_and_the_report_path(tmp_path: Path) -> None:

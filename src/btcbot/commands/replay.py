@@ -184,6 +184,9 @@ def backtest(**kwargs: Any) -> int:
     from btcbot.replay.session import run_replay
     from btcbot.replay.summary import format_text
 
+    if args.report is not None and args.report.is_dir():  # said before the run, not after it
+        raise UsageError(f"backtest: --report {args.report} is a directory; pass a file path such as var/backtest.html")
+
     result = run_replay(
         dataset=args.dataset,
         speed=None,
