@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from bench_replay import run_python, timed_replay
+from bench_strategy import pct, run
 
 from btcbot.replay.dataset import DatasetReader, Event
 from btcbot.replay.market import RecordedMarket
 from btcbot.replay.synthetic import write_synthetic
+from btcbot.strategies.quoter import PassiveQuoter
 
 NAUTILUS_QUOTER = r"""
 import array, sys, time
@@ -181,9 +183,6 @@ def bench_nautilus(python: str, ticks: Path, args: argparse.Namespace, run: int)
 
 def strategy_step_cost(cycles: int, args: argparse.Namespace) -> dict[str, float]:
     """p50/p99 microseconds of the quoter's decide and of the wanted-vs-live diff (bench_strategy's harness)."""
-    from bench_strategy import pct, run
-    from btcbot.strategies.quoter import PassiveQuoter
-
     quoter = PassiveQuoter.from_params(
         spread_bps=args.spread_bps, replace_threshold_bps=args.threshold_bps, order_notional=args.notional, skew_bps=0
     )

@@ -162,3 +162,41 @@ def test_a_backtest_without_report_never_imports_matplotlib(tmp_path: Path) -> N
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.stdout.strip().splitlines()[-1] in ("CLEAN 0", "CLEAN 1"), done.stderr[-2000:]
+
+
+QUOTER_ENV = {
+    "STRATEGY": "quoter",
+    "STRATEGY_PARAMS": '{"spread_bps": 10, "replace_threshold_bps": 5, "order_notional": 120, "skew_bps": 0}',
+    "MAX_ORDERS_PER_CYCLE": "2",
+    "MAX_OPEN_ORDERS_PER_SYMBOL": "2",
+    "NOTIONAL_CAP_TRY_PER_CYCLE": "480",
+    "MAX_NOTIONAL_PER_ORDER_TRY": "240",
+    "TTL_SECONDS": "86400",
+}
+
+
+def test_the_two_sided_quoter_on_a_moving_market_realizes_pnl_that_the_balances_confirm(tmp_path: Path) -> None:
+    from btcbot.replay.synthetic import write_synthetic
+
+    dataset = write_synthetic(tmp_path / "walk.jsonl.gz", events=30_000, drift=0.5) and tmp_path / "walk.jsonl.gz"
+    env = tmp_path / "quoter.env"
+    env.write_text("".join(f"{k}='{v}'\n" for k, v in QUOTER_ENV.items()), encoding="utf-8")
+    report = tmp_path / "quoter.html"
+    argv = ["backtest", "--json", "--dataset", str(dataset), "--env-file", str(env), "--db", str(tmp_path / "q.db")]
+    code, out = _run([*argv, "--report", str(report)])
+    summary = json.loads(out)
+    assert code == 0, summary
+    btctry = summary["symbols"]["BTCTRY"]
+    assert Decimal(btctry["bought"]) > 0 and Decimal(btctry["sold"]) > 0  # both quotes were hit
+    assert summary["maker_fills"] == summary["fills"] > 4  # post-only quotes only ever rest
+    assert Decimal(summary["realized_pnl"]) != 0 and summary["cancels"] > 0
+    changes = {a: Decimal(v) for a, v in summary["balance_changes"].items()}
+    by_balances = changes.get("TRY", Decimal(0)) + changes.get("BTC", Decimal(0)) * Decimal(btctry["mark"])
+    assert Decimal(summary["pnl"]) == by_balances.quantize(Decimal("0.01"))
+    fees = Decimal(summary["fees"])
+    assert fees == (Decimal(summary["filled_notional"]) * Decimal("0.0012")).quantize(Decimal("1e-8"))  # maker rate
+    assert abs(Decimal(summary["tax"]) - fees * 20 / 120) <= Decimal("1e-8")  # the VAT share (rounded per fill)
+    submits = {u["period_s"]: u for u in summary["rate_limits"] if u["method"] == "POST"}
+    assert submits[1]["requests"] == summary["orders"] and 0 < submits[1]["peak"] <= 2
+    fills_plot = re.search(r'<figure id="plot-fills">(.*?)</figure>', report.read_text(encoding="utf-8"), re.DOTALL)
+    assert fills_plot is not None and "buy (maker)" in fills_plot.group(1) and "sell (maker)" in fills_plot.group(1)

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from btcbot.domain.orders import Fill, OrderSide
 from btcbot.exchange.btcturk.limiter import DOCUMENTED_LIMITS, Limit
+from btcbot.runtime.positions import SymbolPosition, apply_fill
 
 QUOTE = "TRY"
 _ZERO = Decimal(0)
@@ -42,14 +43,16 @@ class BacktestFill:
 
 @dataclass(slots=True)
 class SymbolAccount:
-    """Average-cost accounting for one symbol; fed each fill once, in time order."""
+    """One symbol's figures; fed each fill once, in time order.
+
+    Position, average cost and realized PnL are ``btcbot.runtime.positions.apply_fill``: the same average-cost
+    rules as the position the runtime shows a strategy and caps with MAX_POSITION_BASE.
+    """
 
     symbol: str
     base: str
     quote: str
-    position: Decimal = _ZERO
-    average_cost: Decimal | None = None  # of the open position; None when flat
-    realized_pnl: Decimal = _ZERO  # before fees
+    pos: SymbolPosition = field(init=False)
     fee: Decimal = _ZERO
     tax: Decimal = _ZERO
     maker_fees: Decimal = _ZERO  # fee + tax of maker fills
@@ -60,26 +63,28 @@ class SymbolAccount:
     fills: int = 0
     maker_fills: int = 0
 
+    def __post_init__(self) -> None:
+        self.pos = SymbolPosition(self.symbol)
+
+    @property
+    def position(self) -> Decimal:
+        return self.pos.base
+
+    @property
+    def average_cost(self) -> Decimal | None:
+        return self.pos.average_cost
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return self.pos.realized_pnl
+
     @property
     def fees(self) -> Decimal:
         return self.fee + self.tax
 
     def apply(self, bf: BacktestFill) -> None:
         f = bf.fill
-        signed = f.quantity if f.side is OrderSide.BUY else -f.quantity
-        base, avg = self.position, self.average_cost
-        new_base = base + signed
-        if base == 0 or (base > 0) == (signed > 0):
-            self.average_cost = ((avg or _ZERO) * abs(base) + f.price * f.quantity) / abs(new_base)
-        else:
-            closed = min(abs(base), f.quantity)
-            assert avg is not None  # noqa: S101 - a non-zero position always has an average cost
-            self.realized_pnl += (f.price - avg) * closed * (1 if base > 0 else -1)
-            if new_base == 0:
-                self.average_cost = None
-            elif (new_base > 0) != (base > 0):
-                self.average_cost = f.price  # through zero: the rest opens a new position at this price
-        self.position = new_base
+        self.pos = apply_fill(self.pos, f)
         self.fee += f.fee
         self.tax += f.tax
         if bf.maker:
