@@ -190,3 +190,31 @@ def test_a_resting_sell_is_hit_by_a_recorded_bid_and_a_removal_reaches_nothing(
     assert venue.get_order(oid).left_amount == D("0.0006")
     (bf,) = venue.backtest_fills()
     assert (bf.maker, bf.fill.side, bf.fill.price) == (True, OrderSide.SELL, D(3000500))
+
+
+def test_open_orders_and_the_trade_window_agree_with_the_engine_account(write_dataset: Callable[..., Path]) -> None:
+    """The venue answers from the book and a bisected trade list; the account's full history must say the same."""
+    path = write_dataset(
+        [
+            _book(0, [["3001000", "0.01"], ["3005000", "1"]]),
+            diff(1000, 2, asks=[["3000400", "0.0004", 1]]),
+            diff(2000, 3, asks=[["3000400", "0", 3], ["3000300", "0.001", 1]]),
+        ]
+    )
+    clock, venue = _venue(path)
+    filled_at_once = _buy(venue, "3001000", "0.005", cid="taker")
+    partly = _buy(venue, "3000500", "0.001", cid="resting")
+    cancelled = _buy(venue, "2990000", "0.001", cid="cancelled")
+    untouched = _buy(venue, "2980000", "0.001", cid="untouched")
+    venue.cancel_order(cancelled, GATE.cancel_token())
+    clock.advance_ms(1500)
+    from btcbot.replay.venue import ACCOUNT_ID
+
+    open_ids = [o.exchange_order_id for o in venue.open_orders()]
+    assert open_ids == sorted(o.id for o in venue.engine.orders(ACCOUNT_ID, open_only=True)) == [partly, untouched]
+    assert [o.exchange_order_id for o in venue.open_orders("BTCTRY")] == open_ids
+    clock.advance_ms(1000)
+    trades = venue.user_trades()
+    assert [t.exchange_order_id for t in trades] == [filled_at_once, partly, partly]
+    assert [t.ts_ms for t in venue.user_trades("BTCTRY", start_ms=T0 + 1000)] == [T0 + 1000, T0 + 2000]
+    assert venue.user_trades(start_ms=T0 + 2001) == []

@@ -19,6 +19,7 @@ order can still fill before its cancel lands), and the call returns then.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import defaultdict
@@ -239,7 +240,8 @@ class InProcessVenue:
     def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         with self._lock:
             self._sync(R_OPEN_ORDERS)
-            orders = self.engine.orders(ACCOUNT_ID, symbol, open_only=True)
+            symbols = self.rules if symbol is None else (symbol,)
+            orders = [o for s in symbols if s in self.rules for o in self._resting_orders(s)]
             return [_venue_order(o) for o in sorted(orders, key=lambda o: o.id)]
 
     def all_orders(self, symbol: str, start_ms: int | None = None) -> list[VenueOrder]:
@@ -262,11 +264,9 @@ class InProcessVenue:
     def user_trades(self, symbol: str | None = None, start_ms: int | None = None) -> list[Fill]:
         with self._lock:
             self._sync(R_USER_TRADES)
-            return [
-                _fill(t)
-                for t in self.engine.user_trades(ACCOUNT_ID)
-                if (symbol is None or t.symbol == symbol) and (start_ms is None or t.ts_ms >= start_ms)
-            ]
+            trades = self.engine.accounts[ACCOUNT_ID].trades  # in time order: the window is found by bisection
+            first = 0 if start_ms is None else bisect.bisect_left(trades, start_ms, key=lambda t: t.ts_ms)
+            return [_fill(t) for t in trades[first:] if symbol is None or t.symbol == symbol]
 
     def server_time_ms(self) -> int:
         return self._clock.wall_ms()
@@ -415,8 +415,15 @@ class InProcessVenue:
         key = ("asks" if level.side == "sell" else "bids", float(level.price))
         taken[key] = taken.get(key, ZERO) + theirs.trade.amount
 
+    def _resting_orders(self, symbol: str) -> list[SimOrder]:
+        """Our open orders on ``symbol``: those in its book. (The account's order list also holds every order
+        the run ever placed; scanning it at each query made a long backtest quadratic.)"""
+        return [
+            o for side in ("buy", "sell") for o in self.engine.resting_live(symbol, side) if o.user_id == ACCOUNT_ID
+        ]
+
     def _refresh_resting(self, symbol: str) -> None:
-        orders = self.engine.orders(ACCOUNT_ID, symbol, open_only=True)
+        orders = self._resting_orders(symbol)
         buys = [float(o.price) for o in orders if o.side == "buy"]
         sells = [float(o.price) for o in orders if o.side == "sell"]
         if orders:
