@@ -204,10 +204,10 @@ class InProcessVenue:
         self._loaded_version: dict[str, int] = {}
         # symbol -> (highest resting buy, lowest resting sell) of ours: the per-event trigger reads only this.
         self._resting: dict[str, tuple[float, float]] = {}
-        # symbol -> ("bids"|"asks", price) -> how much of that recorded level our orders took (see the module doc).
-        # Prices are floats here: the event path compares them per event, and a recorded price string and the
-        # engine's Decimal of it convert to the same float.
-        self._taken: dict[str, dict[tuple[str, float], Decimal]] = {}
+        # symbol -> "bids"|"asks" -> price -> how much of that recorded level our orders took (see the module
+        # doc). Prices are floats here: the event path looks them up per event, and a recorded price string and
+        # the engine's Decimal of it convert to the same float.
+        self._taken: dict[str, dict[str, dict[float, Decimal]]] = {}
         self._half_trades: dict[int, FillEvent] = {}
         self.submits = 0
         self.rejects = 0
@@ -372,30 +372,33 @@ class InProcessVenue:
         """The recorded levels less what our orders took from them."""
         levels = book.levels(side)
         taken = self._taken.get(symbol)
-        if not taken:
+        if taken is None or not taken[side]:
             return levels
+        mine = taken[side]
         out = []
         for price, amount in levels:
-            left = amount - taken.get((side, float(price)), ZERO)
+            left = amount - mine.get(float(price), ZERO)
             if left > 0:
                 out.append((price, left))
         return out
 
-    def _forget_removed_levels(self, ev: Event, taken: dict[tuple[str, float], Decimal]) -> None:
+    def _forget_levels(self, ev: Event, taken: dict[str, dict[float, Decimal]]) -> None:
         """A level the recording removes (or a full book leaves out) is whole again when it comes back."""
+        bids, asks = taken["bids"], taken["asks"]
         if ev[0] == DIFF:
-            drop = [
-                key
-                for side, levels in (("bids", ev[5]), ("asks", ev[6]))
-                for lv in levels
-                if (lv[2] == 3 or not float(lv[1])) and (key := (side, float(lv[0]))) in taken
-            ]
+            # Per event while we hold taken liquidity: plain loops, and a float only for a removal.
+            for lv in ev[5]:
+                if lv[2] == 3 and bids:
+                    bids.pop(float(lv[0]), None)
+            for lv in ev[6]:
+                if lv[2] == 3 and asks:
+                    asks.pop(float(lv[0]), None)
         else:
-            kept = {("bids", float(lv[0])) for lv in ev[5]} | {("asks", float(lv[0])) for lv in ev[6]}
-            drop = [key for key in taken if key not in kept]
-        for key in drop:
-            del taken[key]
-        if drop and not taken:
+            for mine, levels in ((bids, ev[5]), (asks, ev[6])):
+                kept = {float(lv[0]) for lv in levels}
+                for price in [p for p in mine if p not in kept]:
+                    del mine[price]
+        if not bids and not asks:
             del self._taken[ev[3]]
             self._refresh_resting(ev[3])
 
@@ -411,9 +414,10 @@ class InProcessVenue:
         if ours.trade.user_id != ACCOUNT_ID or theirs.trade.user_id != LIQUIDITY_USER_ID:
             return
         level = theirs.order
-        taken = self._taken.setdefault(level.symbol, {})
-        key = ("asks" if level.side == "sell" else "bids", float(level.price))
-        taken[key] = taken.get(key, ZERO) + theirs.trade.amount
+        taken = self._taken.setdefault(level.symbol, {"bids": {}, "asks": {}})
+        mine = taken["asks" if level.side == "sell" else "bids"]
+        price = float(level.price)
+        mine[price] = mine.get(price, ZERO) + theirs.trade.amount
 
     def _resting_orders(self, symbol: str) -> list[SimOrder]:
         """Our open orders on ``symbol``: those in its book. (The account's order list also holds every order
@@ -442,19 +446,19 @@ class InProcessVenue:
         """
         symbol = ev[3]
         taken = self._taken.get(symbol)
-        if taken:
-            self._forget_removed_levels(ev, taken)
+        if taken is not None:
+            self._forget_levels(ev, taken)
         resting = self._resting.get(symbol)
         if resting is None:
             return
         top_buy, low_sell = resting
         diff = ev[0] == DIFF
         for lv in ev[6]:
-            if float(lv[0]) <= top_buy and not (diff and lv[2] == 3) and float(lv[1]) > 0:
+            if float(lv[0]) <= top_buy and not (diff and lv[2] == 3):
                 break
         else:
             for lv in ev[5]:
-                if float(lv[0]) >= low_sell and not (diff and lv[2] == 3) and float(lv[1]) > 0:
+                if float(lv[0]) >= low_sell and not (diff and lv[2] == 3):
                     break
             else:
                 return
