@@ -1,0 +1,272 @@
+"""Every risk-gate cap exactly at its limit (passes) and one unit over (refused), per intent and summed per cycle.
+
+Prices are 100 TRY so a quantity reads as its notional in hundreds: ``buy("0.6")`` is 60 TRY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from btcbot import reason_codes as rc
+from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, OrderStatus
+from btcbot.domain.rules import SymbolRules
+from btcbot.runtime.lifecycle import OrderRecord
+from btcbot.runtime.risk_gate import RiskInput, RiskLimits, RiskVerdict, assess
+from btcbot.settings import Settings
+
+D = Decimal
+RULES = SymbolRules(
+    symbol="BTCTRY",
+    numerator="BTC",
+    denominator="TRY",
+    numerator_scale=8,
+    denominator_scale=2,
+    has_fraction=True,
+    min_exchange_value=D(10),
+    min_price=D(1),
+    max_price=D(1000),
+    minimum_limit_order_price=None,
+    maximum_limit_order_price=None,
+    status="TRADING",
+    order_methods=("limit",),
+)
+# Wide open, so each test narrows only the cap it is about.
+OPEN_LIMITS = RiskLimits(
+    max_orders_per_cycle=100,
+    max_open_orders_per_symbol=100,
+    notional_cap_per_cycle=D(100_000),
+    max_notional_per_order=D(100_000),
+    min_order_notional=D(1),
+    price_collar_pct=D(2),
+)
+RICH = {"TRY": D(1_000_000), "BTC": D(1000)}
+
+
+def buy(qty: str, price: str = "100", cid: str = "c", symbol: str = "BTCTRY") -> OrderIntent:
+    return OrderIntent(symbol, OrderSide.BUY, D(price), D(qty), cid)
+
+
+def sell(qty: str, price: str = "100", cid: str = "c") -> OrderIntent:
+    return OrderIntent("BTCTRY", OrderSide.SELL, D(price), D(qty), cid)
+
+
+def inp(*intents: OrderIntent, symbol: str = "BTCTRY", rules: SymbolRules | None = RULES, ref: str | None = "100"):
+    return RiskInput(symbol, intents, rules, None if ref is None else D(ref))
+
+
+def judge(
+    *inputs: RiskInput,
+    live: Sequence[OrderRecord] = (),
+    balances: Mapping[str, Decimal] | None = RICH,
+    ks: bool = False,
+    sm: bool = False,
+    **limits: object,
+) -> list[RiskVerdict]:
+    return assess(
+        inputs,
+        limits=replace(OPEN_LIMITS, **limits),
+        live_orders=live,
+        free_balances=balances,
+        kill_switch=ks,
+        safe_mode_latched=sm,
+    )
+
+
+def one(*intents: OrderIntent, **kw: object) -> RiskVerdict:
+    (verdict,) = judge(inp(*intents), **kw)  # type: ignore[arg-type]
+    return verdict
+
+
+def live_order(status: OrderStatus = OrderStatus.OPEN, symbol: str = "BTCTRY", cid: str = "live") -> OrderRecord:
+    return OrderRecord(cid, symbol, OrderSide.BUY, OrderMethod.LIMIT, D(100), D(1), status, "r", 1, 0, 0, 30)
+
+
+def approved_ids(v: RiskVerdict) -> list[str]:
+    return [i.client_order_id for i in v.approved]
+
+
+class TestPerCycleCaps:
+    def test_orders_per_cycle_at_the_limit_and_one_over(self) -> None:
+        v = one(buy("1", cid="a"), buy("1", cid="b"), buy("1", cid="c"), max_orders_per_cycle=2)
+        assert approved_ids(v) == ["a", "b"]
+        assert v.refusal == rc.RISK_MAX_ORDERS_PER_CYCLE and v.details == (("why", "limit=2"),)
+
+    def test_orders_per_cycle_are_counted_across_symbols(self) -> None:
+        a, b = judge(
+            inp(buy("1", cid="a1"), buy("1", cid="a2")),
+            inp(buy("1", cid="b1", symbol="ETHTRY"), symbol="ETHTRY"),
+            max_orders_per_cycle=2,
+        )
+        assert approved_ids(a) == ["a1", "a2"] and a.refusal is None and a.details == ()
+        assert approved_ids(b) == [] and b.refusal == rc.RISK_MAX_ORDERS_PER_CYCLE
+
+    def test_notional_per_cycle_exactly_at_the_cap_passes(self) -> None:
+        v = one(buy("0.6", cid="a"), buy("0.4", cid="b"), notional_cap_per_cycle=D(100))
+        assert approved_ids(v) == ["a", "b"] and v.refusal is None
+
+    def test_notional_per_cycle_is_summed_across_intents(self) -> None:
+        v = one(buy("0.6", cid="a"), buy("0.4001", cid="b"), notional_cap_per_cycle=D(100))
+        assert approved_ids(v) == ["a"]
+        assert v.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE
+        assert v.details == (("why", "notional=40.0100 cap=100"),)
+
+    def test_notional_per_cycle_is_summed_across_symbols(self) -> None:
+        a, b = judge(
+            inp(buy("0.6", cid="a")),
+            inp(buy("0.41", cid="b", symbol="ETHTRY"), symbol="ETHTRY"),
+            notional_cap_per_cycle=D(100),
+        )
+        assert approved_ids(a) == ["a"] and approved_ids(b) == [] and b.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE
+
+    def test_a_single_intent_over_the_cycle_cap_is_refused(self) -> None:
+        v = one(buy("1.0001"), notional_cap_per_cycle=D(100))
+        assert v.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE and v.approved == ()
+        assert one(buy("1"), notional_cap_per_cycle=D(100)).refusal is None
+
+    def test_a_refused_intent_spends_no_budget(self) -> None:
+        v = one(
+            buy("1", cid="big"),  # 100 TRY: over the per-order cap of 99
+            buy("0.99", cid="a"),
+            max_orders_per_cycle=1,
+            notional_cap_per_cycle=D(150),
+            max_notional_per_order=D(99),
+            balances={"TRY": D(99)},
+        )
+        assert approved_ids(v) == ["a"] and v.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER
+
+
+class TestPerSymbolCap:
+    def test_open_orders_per_symbol_count_live_orders_and_this_cycles_approvals(self) -> None:
+        v = one(buy("1", cid="a"), buy("1", cid="b"), live=[live_order()], max_open_orders_per_symbol=2)
+        assert approved_ids(v) == ["a"] and v.refusal == rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL
+        assert v.details == (("why", "open=2 limit=2"),)
+
+    def test_open_orders_at_the_limit_refuse_any_more(self) -> None:
+        v = one(buy("1"), live=[live_order(cid="x"), live_order(cid="y")], max_open_orders_per_symbol=2)
+        assert v.refusal == rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL and v.details == (("why", "open=2 limit=2"),)
+
+    def test_another_symbols_orders_do_not_count(self) -> None:
+        v = one(buy("1"), live=[live_order(symbol="ETHTRY")], max_open_orders_per_symbol=1)
+        assert approved_ids(v) == ["c"] and v.refusal is None
+
+
+class TestPerIntentLimits:
+    def test_notional_per_order_at_the_cap_and_a_kurus_over(self) -> None:
+        assert one(buy("0.5"), max_notional_per_order=D(50)).refusal is None
+        v = one(buy("0.5001"), max_notional_per_order=D(50))
+        assert v.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER and v.details == (("why", "notional=50.0100 cap=50"),)
+
+    def test_our_minimum_notional_at_the_floor_and_a_kurus_under(self) -> None:
+        assert one(buy("0.2"), min_order_notional=D(20)).refusal is None
+        v = one(buy("0.1999"), min_order_notional=D(20))
+        assert v.refusal == rc.RISK_MIN_NOTIONAL and v.details == (("why", "notional=19.9900 min=20"),)
+
+    def test_the_exchange_minimum_at_the_floor_and_a_kurus_under(self) -> None:
+        rules = replace(RULES, min_exchange_value=D(25))
+        assert judge(inp(buy("0.25"), rules=rules))[0].refusal is None
+        (v,) = judge(inp(buy("0.2499"), rules=rules))
+        assert v.refusal == rc.RISK_EXCHANGE_MIN_NOTIONAL
+        assert v.details == (("why", "notional=24.9900 exchange_min=25"),)
+
+    @pytest.mark.parametrize("rules", [None, replace(RULES, status="HALTED")])
+    def test_a_symbol_without_trading_rules_is_refused(self, rules: SymbolRules | None) -> None:
+        (v,) = judge(inp(buy("1"), rules=rules))
+        assert v.refusal == rc.RISK_SYMBOL_NOT_TRADABLE and v.approved == ()
+
+    @pytest.mark.parametrize("price", ["102", "98"])
+    def test_price_collar_exactly_at_the_edge_passes(self, price: str) -> None:
+        assert one(buy("0.5", price=price)).refusal is None
+
+    @pytest.mark.parametrize("price", ["102.01", "97.99"])
+    def test_price_collar_a_kurus_outside_is_rejected_never_clamped(self, price: str) -> None:
+        v = one(buy("0.5", price=price))
+        assert v.refusal == rc.RISK_PRICE_COLLAR and v.approved == ()
+        assert v.details == (("why", f"price={price} reference=100 collar_pct=2"),)
+
+    def test_the_collar_is_the_operators_setting(self) -> None:
+        assert one(buy("0.5", price="104"), price_collar_pct=D(4)).refusal is None
+        assert one(buy("0.5", price="104.01"), price_collar_pct=D(4)).refusal == rc.RISK_PRICE_COLLAR
+
+    def test_a_price_outside_the_venue_band_is_rejected_even_inside_the_collar(self) -> None:
+        rules = replace(RULES, maximum_limit_order_price=D("101"))
+        assert judge(inp(buy("0.5", price="101"), rules=rules))[0].refusal is None
+        assert judge(inp(buy("0.5", price="101.01"), rules=rules))[0].refusal == rc.RISK_PRICE_COLLAR
+
+    @pytest.mark.parametrize("ref", [None, "0", "-1"])
+    def test_no_usable_reference_price_is_a_collar_refusal(self, ref: str | None) -> None:
+        (v,) = judge(inp(buy("0.5"), ref=ref))
+        assert v.refusal == rc.RISK_PRICE_COLLAR and v.details == (("why", "no reference price"),)
+
+
+class TestBalance:
+    def test_a_buy_may_spend_exactly_the_free_quote_balance(self) -> None:
+        assert one(buy("1"), balances={"TRY": D(100)}).refusal is None
+        v = one(buy("1.0001"), balances={"TRY": D(100)})
+        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE and v.details == (("why", "asset=TRY need=100.0100 free=100"),)
+
+    def test_buys_are_summed_against_the_balance(self) -> None:
+        v = one(buy("0.6", cid="a"), buy("0.4", cid="b"), buy("0.1", cid="c"), balances={"TRY": D(100)})
+        assert approved_ids(v) == ["a", "b"] and v.refusal == rc.RISK_INSUFFICIENT_BALANCE
+        assert v.details == (("why", "asset=TRY need=10.0 free=0.0"),)
+
+    def test_a_sell_may_sell_exactly_the_free_base_balance(self) -> None:
+        assert one(sell("0.5"), balances={"BTC": D("0.5")}).refusal is None
+        v = one(sell("0.50000001"), balances={"BTC": D("0.5")})
+        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE
+        assert v.details == (("why", "asset=BTC need=0.50000001 free=0.5"),)
+
+    def test_sells_are_summed_in_base_and_buys_in_quote_separately(self) -> None:
+        balances = {"TRY": D(60), "BTC": D("0.6")}
+        v = one(buy("0.6", cid="b1"), sell("0.6", cid="s1"), sell("0.1", cid="s2"), balances=balances)
+        assert approved_ids(v) == ["b1", "s1"] and v.refusal == rc.RISK_INSUFFICIENT_BALANCE
+
+    def test_a_missing_asset_counts_as_zero(self) -> None:
+        assert one(buy("1"), balances={"BTC": D(5)}).refusal == rc.RISK_INSUFFICIENT_BALANCE
+
+    def test_unknown_balances_skip_only_the_balance_check(self) -> None:
+        assert one(buy("1000"), balances=None).refusal is None
+        assert one(buy("1", price="103"), balances=None).refusal == rc.RISK_PRICE_COLLAR
+        assert one(buy("1"), buy("1"), balances=None, max_orders_per_cycle=1).refusal == rc.RISK_MAX_ORDERS_PER_CYCLE
+
+
+class TestGatesAndOrder:
+    def test_kill_switch_then_safe_mode_refuse_every_symbol(self) -> None:
+        verdicts = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), ks=True, sm=True)
+        assert verdicts == [
+            RiskVerdict("BTCTRY", (), rc.RISK_KILL_SWITCH),
+            RiskVerdict("ETHTRY", (), rc.RISK_KILL_SWITCH),
+        ]
+        verdicts = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), sm=True)
+        assert [v.refusal for v in verdicts] == [rc.RISK_SAFE_MODE, rc.RISK_SAFE_MODE]
+
+    def test_an_unknown_order_blocks_only_its_symbol_and_is_named(self) -> None:
+        live = [live_order(OrderStatus.OPEN, cid="ok"), live_order(OrderStatus.UNKNOWN, cid="lost")]
+        a, b = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), live=live)
+        assert a == RiskVerdict("BTCTRY", (), rc.RISK_UNKNOWN_ORDER, (("client_order_id", "lost"),))
+        assert b.refusal is None and approved_ids(b) == ["c"]
+
+    def test_the_first_refusal_is_reported_and_later_intents_still_judged(self) -> None:
+        v = one(
+            buy("0.05", cid="tiny"), buy("0.5", cid="ok"), buy("0.5", price="90", cid="far"), min_order_notional=D(10)
+        )
+        assert approved_ids(v) == ["ok"]
+        assert v.refusal == rc.RISK_MIN_NOTIONAL and v.details == (("why", "notional=5.00 min=10"),)
+
+    def test_a_clean_verdict_has_no_details(self) -> None:
+        assert one(buy("1")) == RiskVerdict("BTCTRY", (buy("1"),), None, ())
+
+
+def test_limits_come_from_the_settings_one_for_one() -> None:
+    settings = Settings(
+        max_orders_per_cycle=3,
+        max_open_orders_per_symbol=4,
+        notional_cap_try_per_cycle=D(500),
+        max_notional_per_order_try=D(200),
+        min_order_notional_try=D(15),
+        price_collar_pct=D("1.5"),
+    )
+    assert RiskLimits.from_settings(settings) == RiskLimits(3, 4, D(500), D(200), D(15), D("1.5"))
