@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from btcbot import reason_codes as rc
 from btcbot.arming import ArmingGate, ArmingInputs, Mode, WriteToken, decide_arming
 from btcbot.errors import NotArmedError
+from btcbot.settings import Settings
 
 ARMED = ArmingInputs(
     live_trading=True,
@@ -92,3 +93,116 @@ def test_observe_only_never_writes_not_even_protective_cancel() -> None:
     for mint in (gate.submit_token, gate.cancel_token, gate.protective_cancel_token):
         with pytest.raises(NotArmedError):
             mint()
+
+
+def _authority(inputs: ArmingInputs) -> bool:
+    """Standing write authority: every operator gate armed; the kill switch and safe mode do not take it away."""
+    return (
+        inputs.live_trading
+        and inputs.live_trading_ack == "I_UNDERSTAND"
+        and not inputs.dry_run
+        and not inputs.cli_dry_run
+        and inputs.credentials_present
+    )
+
+
+@given(
+    live_trading=st.booleans(),
+    ack=st.sampled_from(["", "I_UNDERSTAND", "i_understand", "I_understand"]),
+    dry_run=st.booleans(),
+    kill_switch=st.booleans(),
+    safe_mode=st.booleans(),
+    cli_dry_run=st.booleans(),
+    creds=st.booleans(),
+)
+def test_protective_cancel_authority_and_what_each_token_may_do(
+    live_trading: bool, ack: str, dry_run: bool, kill_switch: bool, safe_mode: bool, cli_dry_run: bool, creds: bool
+) -> None:
+    inputs = ArmingInputs(live_trading, ack, dry_run, kill_switch, safe_mode, cli_dry_run, creds)
+    decision = decide_arming(inputs)
+    assert decision.protective_cancel_allowed is _authority(inputs)
+    gate = ArmingGate(decision)
+    may_cancel = decision.live or decision.protective_cancel_allowed
+    for mint, allowed in (
+        (gate.submit_token, decision.live),
+        (gate.cancel_token, may_cancel),
+        (gate.protective_cancel_token, decision.protective_cancel_allowed),
+    ):
+        if allowed:
+            assert mint().check_at_send("cancel") is None
+        else:
+            with pytest.raises(NotArmedError) as info:
+                mint()
+            assert info.value.reasons == decision.reasons
+
+
+@pytest.mark.parametrize("ack", ["i_understand", "I_understand", "I UNDERSTAND", "I_UNDERSTAND.", "yes"])
+def test_an_ack_in_any_other_spelling_does_not_arm(ack: str) -> None:
+    decision = decide_arming(ArmingInputs(True, ack, False, False, False, False, True))
+    assert decision.mode is Mode.OBSERVE and decision.reasons == (rc.ARM_ACK_MISSING,)
+    assert not decision.protective_cancel_allowed
+
+
+def test_every_reason_in_a_fixed_order() -> None:
+    decision = decide_arming(ArmingInputs(False, "", True, True, True, True, False))
+    assert decision.reasons == (
+        rc.ARM_LIVE_TRADING_FALSE,
+        rc.ARM_ACK_MISSING,
+        rc.ARM_DRY_RUN,
+        rc.ARM_KILL_SWITCH,
+        rc.ARM_SAFE_MODE,
+        rc.ARM_CLI_DRY_RUN,
+        rc.ARM_CREDENTIALS_MISSING,
+    )
+
+
+def test_inputs_come_from_the_settings_one_for_one() -> None:
+    settings = Settings(
+        live_trading=True,
+        live_trading_ack="I_UNDERSTAND",
+        dry_run=False,
+        kill_switch=False,
+        safe_mode=True,
+        btcturk_api_key="key",
+        btcturk_api_secret="c2VjcmV0",
+    )
+    assert ArmingInputs.from_settings(settings) == ArmingInputs(True, "I_UNDERSTAND", False, False, True, False, True)
+    assert ArmingInputs.from_settings(settings, cli_dry_run=True).cli_dry_run
+    assert ArmingInputs.from_settings(Settings()) == ArmingInputs(False, "", True, True, True, False, False)
+    gate = ArmingGate.from_settings(settings, cli_dry_run=True)
+    assert gate.decision == decide_arming(ArmingInputs(True, "I_UNDERSTAND", False, False, True, True, True))
+
+
+def test_the_latch_keeps_its_first_cause_and_adds_one_reason() -> None:
+    gate = ArmingGate(decide_arming(ARMED))
+    assert gate.live and gate.safe_mode_cause is None and gate.blocking_reasons() == ()
+    assert gate.latch_safe_mode("stale_market_data")
+    assert not gate.latch_safe_mode("reject_rate")
+    assert gate.safe_mode_cause == "stale_market_data" and not gate.live
+    assert gate.blocking_reasons() == (rc.ARM_SAFE_MODE_LATCHED,)
+    with pytest.raises(NotArmedError) as info:
+        gate.submit_token()
+    assert info.value.reasons == (rc.ARM_SAFE_MODE_LATCHED,)
+    observe = ArmingGate(decide_arming(ArmingInputs(True, "I_UNDERSTAND", True, False, False, False, True)))
+    observe.latch_safe_mode("x")
+    assert observe.blocking_reasons() == (rc.ARM_DRY_RUN, rc.ARM_SAFE_MODE_LATCHED)
+    with pytest.raises(NotArmedError) as info:
+        observe.cancel_token()
+    assert info.value.reasons == (rc.ARM_DRY_RUN, rc.ARM_SAFE_MODE_LATCHED)
+
+
+def test_a_submit_token_may_also_cancel_while_live() -> None:
+    gate = ArmingGate(decide_arming(ARMED))
+    token = gate.submit_token()
+    assert token.kind == "submit" and repr(token) == "WriteToken(kind='submit')"
+    token.check_at_send("cancel")
+    gate.latch_safe_mode("x")
+    with pytest.raises(NotArmedError):
+        token.check_at_send("cancel")  # a submit token is only as good as the live gate
+
+
+def test_a_protective_cancel_token_cannot_submit_and_names_why() -> None:
+    gate = ArmingGate(decide_arming(ArmingInputs(True, "I_UNDERSTAND", False, True, False, False, True)))
+    token = gate.protective_cancel_token()
+    with pytest.raises(NotArmedError, match="a protective_cancel token cannot submit an order"):
+        token.check_at_send("submit")
