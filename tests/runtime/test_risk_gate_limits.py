@@ -114,6 +114,10 @@ class TestPerCycleCaps:
         assert v.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE
         assert v.details == (("why", "notional=40.0100 cap=100"),)
 
+    def test_notional_per_cycle_accumulates_over_every_approved_intent_not_just_the_last(self) -> None:
+        v = one(buy("0.4", cid="a"), buy("0.4", cid="b"), buy("0.3", cid="c"), notional_cap_per_cycle=D(100))
+        assert approved_ids(v) == ["a", "b"] and v.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE
+
     def test_notional_per_cycle_is_summed_across_symbols(self) -> None:
         a, b = judge(
             inp(buy("0.6", cid="a")),
@@ -175,7 +179,9 @@ class TestPerIntentLimits:
     @pytest.mark.parametrize("rules", [None, replace(RULES, status="HALTED")])
     def test_a_symbol_without_trading_rules_is_refused(self, rules: SymbolRules | None) -> None:
         (v,) = judge(inp(buy("1"), rules=rules))
-        assert v.refusal == rc.RISK_SYMBOL_NOT_TRADABLE and v.approved == ()
+        assert v == RiskVerdict(
+            "BTCTRY", (), rc.RISK_SYMBOL_NOT_TRADABLE, (("why", "symbol rules missing or not TRADING"),)
+        )
 
     @pytest.mark.parametrize("price", ["102", "98"])
     def test_price_collar_exactly_at_the_edge_passes(self, price: str) -> None:
@@ -195,6 +201,11 @@ class TestPerIntentLimits:
         rules = replace(RULES, maximum_limit_order_price=D("101"))
         assert judge(inp(buy("0.5", price="101"), rules=rules))[0].refusal is None
         assert judge(inp(buy("0.5", price="101.01"), rules=rules))[0].refusal == rc.RISK_PRICE_COLLAR
+
+    def test_a_reference_price_below_one_is_still_a_price(self) -> None:
+        rules = replace(RULES, min_price=D("0.0001"), min_exchange_value=D("0.5"))
+        (v,) = judge(inp(buy("1", price="0.5"), rules=rules, ref="0.5"), min_order_notional=D("0.5"))
+        assert v.refusal is None
 
     @pytest.mark.parametrize("ref", [None, "0", "-1"])
     def test_no_usable_reference_price_is_a_collar_refusal(self, ref: str | None) -> None:
@@ -226,6 +237,15 @@ class TestBalance:
 
     def test_a_missing_asset_counts_as_zero(self) -> None:
         assert one(buy("1"), balances={"BTC": D(5)}).refusal == rc.RISK_INSUFFICIENT_BALANCE
+        rules = replace(RULES, min_exchange_value=D("0.5"))
+        (v,) = judge(
+            inp(buy("0.01", price="50", cid="x"), rules=rules, ref="50"), balances={}, min_order_notional=D("0.5")
+        )
+        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE
+
+    def test_sells_spend_base_quantity_not_quote_notional(self) -> None:
+        v = one(sell("0.5", cid="s1"), sell("0.5", cid="s2"), balances={"BTC": D(1)})
+        assert approved_ids(v) == ["s1", "s2"] and v.refusal is None
 
     def test_unknown_balances_skip_only_the_balance_check(self) -> None:
         assert one(buy("1000"), balances=None).refusal is None
@@ -241,7 +261,7 @@ class TestGatesAndOrder:
             RiskVerdict("ETHTRY", (), rc.RISK_KILL_SWITCH),
         ]
         verdicts = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), sm=True)
-        assert [v.refusal for v in verdicts] == [rc.RISK_SAFE_MODE, rc.RISK_SAFE_MODE]
+        assert verdicts == [RiskVerdict("BTCTRY", (), rc.RISK_SAFE_MODE), RiskVerdict("ETHTRY", (), rc.RISK_SAFE_MODE)]
 
     def test_an_unknown_order_blocks_only_its_symbol_and_is_named(self) -> None:
         live = [live_order(OrderStatus.OPEN, cid="ok"), live_order(OrderStatus.UNKNOWN, cid="lost")]

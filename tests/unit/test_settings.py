@@ -6,14 +6,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic_settings import PydanticBaseSettingsSource
+from pydantic_settings.exceptions import SettingsError
 
+from btcbot import reason_codes as rc
+from btcbot.arming import ArmingInputs, decide_arming
 from btcbot.errors import ConfigError
 from btcbot.settings import (
     MarketDataMode,
+    Settings,
+    credential_problem,
     gates_overriding_env_file,
     load_settings,
     redacted_view,
     setting_sources,
+    venue_url_problem,
 )
 
 
@@ -256,3 +263,205 @@ def test_config_show_names_gates_the_environment_overrides(
     doc = json.loads(capsys.readouterr().out)
     assert doc["gates_overriding_env_file"] == ["DRY_RUN"]
     assert doc["settings"]["DRY_RUN"]["source"].startswith("environment, overrides")
+
+
+@pytest.mark.parametrize("ack", ["i_understand", "I_understand", "I UNDERSTAND"])
+def test_an_ack_is_kept_exactly_as_written_and_only_the_exact_one_arms(
+    monkeypatch: pytest.MonkeyPatch, ack: str
+) -> None:
+    monkeypatch.setenv("LIVE_TRADING_ACK", ack)
+    s = load_settings(live_trading="true", dry_run="false", kill_switch="false", safe_mode="false")
+    assert s.live_trading_ack == ack  # never upper-cased, so a wrong-case ACK cannot arm
+    decision = decide_arming(ArmingInputs.from_settings(s))
+    assert rc.ARM_ACK_MISSING in decision.reasons and not decision.live
+
+
+def test_an_ack_loses_only_surrounding_whitespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVE_TRADING_ACK", " I_UNDERSTAND\n")
+    assert load_settings().live_trading_ack == "I_UNDERSTAND"
+
+
+def _message(**overrides: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(**overrides)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("btc_try, eth_try ,", ("BTCTRY", "ETHTRY")),
+        (" BtcTry ", ("BTCTRY",)),
+        (["btc_try", " ethtry "], ("BTCTRY", "ETHTRY")),
+        (("xrp_try",), ("XRPTRY",)),
+    ],
+)
+def test_universe_symbols_are_normalised(value: object, expected: tuple[str, ...]) -> None:
+    assert load_settings(universe_symbols=value).universe_symbols == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "BTC-TRY",
+            "UNIVERSE_SYMBOLS: invalid value 'BTC-TRY': symbol 'BTC-TRY' is not alphanumeric (expected e.g. BTCTRY)",
+        ),
+        (" , ", "UNIVERSE_SYMBOLS: invalid value ' , ': must name at least one symbol, for example BTCTRY"),
+        (
+            None,
+            "UNIVERSE_SYMBOLS: invalid value: must be a comma-separated list of symbols such as BTCTRY,ETHTRY",
+        ),
+    ],
+)
+def test_bad_universe_symbols_say_what_is_expected(value: object, message: str) -> None:
+    assert _message(universe_symbols=value) == f"invalid configuration: {message}"
+
+
+def test_a_bad_gate_boolean_is_one_exact_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRY_RUN", "yes")
+    assert (
+        _message()
+        == "invalid configuration: DRY_RUN: invalid value 'yes': must be true or false (accepted: true, false)"
+    )
+
+
+def test_an_enum_value_lists_what_is_accepted() -> None:
+    message = _message(market_data_mode="grpc")
+    assert message.startswith("invalid configuration: MARKET_DATA_MODE: invalid value 'grpc': ")
+    assert message.endswith(" (accepted: rest, ws)")
+
+
+def test_every_problem_is_reported_on_one_line_in_field_order() -> None:
+    assert _message(ttl_seconds=0, max_orders_per_cycle=0) == (
+        "invalid configuration: MAX_ORDERS_PER_CYCLE: invalid value 0: Input should be greater than 0; "
+        "TTL_SECONDS: invalid value 0: Input should be greater than 0"
+    )
+
+
+def test_cross_field_problems_are_listed_together_without_pydantics_prefix() -> None:
+    assert _message(max_notional_per_order_try="200", min_order_notional_try="300", doctor_clock_warn_ms=5000) == (
+        "invalid configuration: MAX_NOTIONAL_PER_ORDER_TRY (200) must be <= NOTIONAL_CAP_TRY_PER_CYCLE (150); "
+        "MIN_ORDER_NOTIONAL_TRY (300) must be <= MAX_NOTIONAL_PER_ORDER_TRY (200); "
+        "DOCTOR_CLOCK_WARN_MS must be <= DOCTOR_CLOCK_FAIL_MS"
+    )
+
+
+def test_caps_may_equal_each_other() -> None:
+    s = load_settings(min_order_notional_try="150", max_notional_per_order_try="150", notional_cap_try_per_cycle="150")
+    assert s.min_order_notional_try == s.max_notional_per_order_try == s.notional_cap_try_per_cycle == Decimal(150)
+    assert load_settings(doctor_clock_warn_ms=4000).doctor_clock_warn_ms == 4000
+
+
+def test_a_secret_error_never_shows_the_input() -> None:
+    assert _message(btcturk_api_key="k", btcturk_api_secret="c2Vj*cmV0") == (
+        "invalid configuration: BTCTURK_API_SECRET: is not valid base64; copy the private key exactly as BTCTurk "
+        "shows it"
+    )
+
+
+def test_base64_is_checked_strictly_not_by_dropping_stray_characters() -> None:
+    assert credential_problem("c2VjcmV0", base64_secret=True) is None
+    assert credential_problem("c2Vj*cmV0", base64_secret=True) is not None  # lenient decoding would accept it
+    assert credential_problem("c2Vj*cmV0", base64_secret=False) is None  # a key need not be base64
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://", "must be a https:// URL with a host"),
+        ("https:///path", "must be a https:// URL with a host"),
+        (
+            "http://api.btcturk.com",
+            "must use https:// (plain http:// is accepted only for a loopback host such as 127.0.0.1)",
+        ),
+        ("ftp://api.btcturk.com", "must be a https:// URL"),
+        ("wss://api.btcturk.com", "must be a https:// URL"),
+        ("https://api.btcturk.com", None),
+        ("http://LOCALHOST:1", None),
+    ],
+)
+def test_venue_url_problems(url: str, problem: str | None) -> None:
+    assert venue_url_problem(url, secure="https", plain="http") == problem
+
+
+def test_conflicts_in_the_environment_and_the_env_file_are_all_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text("KILL_SWITCH=true\nkill_switch=false\n")
+    monkeypatch.setenv("DRY_RUN", "true")
+    monkeypatch.setenv("dry_run", "false")
+    assert _message(env_file=env) == (
+        "invalid configuration: DRY_RUN and dry_run are both set in the environment, to different values; keep one "
+        f"(DRY_RUN); KILL_SWITCH and kill_switch are both set in --env-file {env}, to different values; keep one "
+        "(KILL_SWITCH)"
+    )
+
+
+def test_an_unreadable_env_file_is_named(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_bytes(b"DRY_RUN=\xff\xfe\n")
+    assert _message(env_file=env) == f"--env-file {env}: cannot read it (UnicodeDecodeError)"
+
+
+class _Undecodable(PydanticBaseSettingsSource):
+    def get_field_value(self, field: object, field_name: str) -> tuple[None, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, object]:
+        raise SettingsError('error parsing value for field "dry_run" from source "EnvSettingsSource"')
+
+
+def test_a_value_no_source_can_decode_is_named_without_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        Settings,
+        "settings_customise_sources",
+        classmethod(lambda cls, settings_cls, **_: (_Undecodable(settings_cls),)),
+    )
+    assert _message() == "invalid configuration: DRY_RUN: value could not be parsed"
+
+
+def test_sources_name_init_overrides_and_work_without_an_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTL_SECONDS", "60")
+    sources = setting_sources(load_settings(dry_run="false"))
+    assert (sources["dry_run"], sources["ttl_seconds"], sources["kill_switch"]) == (
+        "override",
+        "environment",
+        "default",
+    )
+
+
+def test_the_same_ack_in_both_places_is_not_an_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text("LIVE_TRADING_ACK=I_UNDERSTAND\nDRY_RUN=False\nSAFE_MODE\n")
+    monkeypatch.setenv("LIVE_TRADING_ACK", "I_UNDERSTAND")
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("SAFE_MODE", "")  # unset in both, spelt two ways
+    assert gates_overriding_env_file(env) == ()
+
+
+def test_the_redacted_view_shows_every_value_as_text() -> None:
+    s = load_settings(
+        btcturk_api_key="k",
+        btcturk_api_secret="",
+        universe_symbols="BTCTRY,ETHTRY",
+        dry_run="false",
+        otel_exporter_otlp_headers="a=b",
+        ttl_seconds=45,
+    )
+    view = redacted_view(s)
+    assert list(view) == [name.upper() for name in Settings.model_fields]
+    assert {k: view[k] for k in ("BTCTURK_API_KEY", "BTCTURK_API_SECRET", "OTEL_EXPORTER_OTLP_HEADERS")} == {
+        "BTCTURK_API_KEY": "set",
+        "BTCTURK_API_SECRET": "unset",
+        "OTEL_EXPORTER_OTLP_HEADERS": "set",
+    }
+    assert {k: view[k] for k in ("UNIVERSE_SYMBOLS", "DRY_RUN", "SAFE_MODE", "TTL_SECONDS", "LOG_LEVEL")} == {
+        "UNIVERSE_SYMBOLS": "BTCTRY,ETHTRY",
+        "DRY_RUN": "false",
+        "SAFE_MODE": "true",
+        "TTL_SECONDS": "45",
+        "LOG_LEVEL": "INFO",
+    }
+    assert redacted_view(load_settings(otel_exporter_otlp_headers=""))["OTEL_EXPORTER_OTLP_HEADERS"] == "unset"

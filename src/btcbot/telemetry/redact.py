@@ -101,6 +101,7 @@ class RedactingSpanExporter(SpanExporter):
         yield span.name
         if span.status.description:
             yield span.status.description
+        yield from (e.name for e in span.events)
         for attrs in [span.attributes or {}, *((e.attributes or {}) for e in span.events)]:
             for k, v in attrs.items():
                 yield k
