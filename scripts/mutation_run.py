@@ -57,7 +57,7 @@ TARGETS: dict[str, Target] = {
     "kill_switch": Target("btcbot/runtime/kill_switch.py", ("tests/runtime/test_kill_switch_record.py",)),
     "lock": Target("btcbot/lock.py", ("tests/unit/test_lock.py",)),
     "redact": Target("btcbot/telemetry/redact.py", ("tests/telemetry/test_redaction.py",)),
-    "intent_journal": Target("btcbot/storage/intent_journal.py", ("tests/storage/test_intent_journal.py",)),
+    "intent_journal": Target("btcbot/storage/intent_journal.py", ("tests/storage/test_intent_journal_file.py",)),
     "signing": Target("btcbot/exchange/btcturk/signing.py", ("tests/exchange/test_signing.py",)),
     "translate": Target("btcbot/exchange/btcturk/translate.py", ("tests/exchange/test_translate.py",)),
 }
