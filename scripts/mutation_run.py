@@ -129,7 +129,7 @@ def run_module(name: str, target: Target, jobs: int) -> Score:
         diff = subprocess.run(
             [str(MUTMUT), "show", mutant], cwd=work, capture_output=True, text=True, check=False
         ).stdout
-        changed = [line for line in diff.splitlines() if line[:2] in ("- ", "+ ")]
+        changed = [line for line in diff.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++")]
         report.append(f"{mutant} ({status_by_exit_code[exit_codes[mutant]]})\n" + "\n".join(changed) + "\n")
     (work / "survivors.txt").write_text("\n".join(report), encoding="utf-8")
     return Score(name, counts, tuple(report))

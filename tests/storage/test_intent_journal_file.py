@@ -165,6 +165,25 @@ class _ShortWritingOs:
         return os.write(fd, data[:-1])
 
 
+def test_close_keeps_a_journal_that_holds_lines_it_did_not_count(db: Path) -> None:
+    journal = IntentJournal(journal_path_for(db, "o"))
+    journal.append(ROW)
+    assert journal.truncate_if_count(1)
+    with journal.path.open("a") as fh:  # a line this object never appended: not provably drained
+        fh.write(json.dumps({"client_order_id": "other"}) + "\n")
+    journal.close()
+    assert [r["client_order_id"] for r in read_journal(journal.path)] == ["other"]
+
+
+def test_close_tolerates_a_drained_journal_already_removed(db: Path) -> None:
+    journal = IntentJournal(journal_path_for(db, "o"))
+    journal.append(ROW)
+    assert journal.truncate_if_count(1)
+    journal.path.unlink()
+    journal.close()
+    assert not journal.path.exists()
+
+
 def test_a_short_write_is_an_error_not_a_silent_loss(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     journal = IntentJournal(journal_path_for(db, "o"))
     monkeypatch.setattr(intent_journal, "os", _ShortWritingOs())

@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
 from btcbot.errors import RejectedByVenue, TransientError
 from btcbot.settings import load_settings
@@ -188,7 +188,7 @@ def span(*, name: str = "op", description: str | None = "ok", attrs: Any = None,
         resource=Resource.create({"service.name": "btcbot"}),
         attributes=attrs,
         events=list(events),
-        links=(),
+        links=(Link(SpanContext(0xABC, 0x456, is_remote=False)),),
         kind=SpanKind.CLIENT,
         status=Status(StatusCode.ERROR, description) if description else Status(StatusCode.UNSET),
         start_time=10,
@@ -258,5 +258,6 @@ def test_the_wrapper_passes_flush_and_shutdown_through() -> None:
     wrapper = RedactingSpanExporter(inner, Redactor([]))
     assert wrapper.inner is inner
     assert wrapper.force_flush(1234) is False
+    wrapper.force_flush()
     wrapper.shutdown()
-    assert inner.calls == [1234, "shutdown"]
+    assert inner.calls == [1234, 30000, "shutdown"]
