@@ -9,7 +9,15 @@ from decimal import Decimal
 import pytest
 
 from btcbot import reason_codes as rc
-from btcbot.domain.orders import OrderMethod, OrderSide, OrderStatus, VenueOrder, VenueOrderStatus, owned_prefix
+from btcbot.domain.orders import (
+    OrderMethod,
+    OrderSide,
+    OrderStatus,
+    VenueOrder,
+    VenueOrderStatus,
+    owned_prefix,
+    owned_prefixes,
+)
 from btcbot.errors import (
     AuthenticationError,
     ExchangeError,
@@ -34,7 +42,7 @@ from btcbot.runtime.reconcile import (
 
 T0 = 1_700_000_000_000
 NOW = T0 + 5_000
-PREFIX = owned_prefix("s")  # "btcbot-s-"
+PREFIXES = owned_prefixes("s", "legacy1")  # ("btcbot-s-", "btcbot-legacy1-")
 
 
 def record(cid: str = "btcbot-s-1", status: OrderStatus = OrderStatus.OPEN, xid: int | None = 1) -> OrderRecord:
@@ -83,7 +91,7 @@ def run(
         records,
         venue_open=open_ or [],
         lookups=lookups or {},
-        owned_prefix=PREFIX,
+        owned_prefixes=PREFIXES,
         known_client_ids=known if known is not None else frozenset(r.client_order_id for r in records),
         now_ms=NOW,
         run_id="r2",
@@ -247,16 +255,19 @@ class TestOrphans:
             venue(xid=5, cid="btcbot-other-1"),  # this bot, another account scope: not ours to cancel
             venue(xid=6, cid="btcbot-s-known"),  # known locally: not an orphan
             venue(xid=7, cid="xbtcbot-s-1"),
+            venue(xid=8, cid="btcbot-legacy"),
         ]
-        out = run([], open_=[*foreign, venue(xid=8, cid="btcbot-s-mine")], known=frozenset({"btcbot-s-known"}))
-        assert [a.client_order_id for a in out.adopted] == ["btcbot-s-mine"]
-        assert [a.client_order_id for a in out.alerts] == ["btcbot-s-mine"]
+        mine = [venue(xid=9, cid="btcbot-s-mine"), venue(xid=10, cid="btcbot-legacy1-old")]
+        out = run([], open_=[*foreign, *mine], known=frozenset({"btcbot-s-known"}))
+        assert [a.client_order_id for a in out.adopted] == ["btcbot-s-mine", "btcbot-legacy1-old"]
+        assert [a.client_order_id for a in out.alerts] == ["btcbot-s-mine", "btcbot-legacy1-old"]
 
     def test_owned_prefix_is_per_scope(self) -> None:
         assert owned_prefix("s") == "btcbot-s-"
         assert owned_prefix("acct-1") == "btcbot-acct1-"
-        assert owned_prefix("") == "btcbot-public-"
-        assert owned_prefix("s") != owned_prefix("other")
+        assert owned_prefixes("s") == owned_prefixes("s", "") == owned_prefixes("s", None) == ("btcbot-s-",)
+        with pytest.raises(ValueError):
+            owned_prefix("")  # never the bare bot prefix
 
 
 class TestSubmitErrors:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btcbot import reason_codes as rc
-from btcbot.arming import ArmingGate, ArmingInputs, Mode, WriteToken, decide_arming
+from btcbot.arming import ArmingDecision, ArmingGate, ArmingInputs, Mode, WriteToken, decide_arming
 from btcbot.errors import NotArmedError
 from btcbot.settings import Settings
 
@@ -206,3 +206,48 @@ def test_a_protective_cancel_token_cannot_submit_and_names_why() -> None:
     token = gate.protective_cancel_token()
     with pytest.raises(NotArmedError, match="a protective_cancel token cannot submit an order"):
         token.check_at_send("submit")
+
+
+def test_each_token_names_its_kind() -> None:
+    gate = ArmingGate(decide_arming(ARMED))
+    assert [t.kind for t in (gate.submit_token(), gate.cancel_token(), gate.protective_cancel_token())] == [
+        "submit",
+        "cancel",
+        "protective_cancel",
+    ]
+    assert gate.operator_cleanup_token(confirmed=True).kind == "operator_cleanup"
+
+
+@pytest.mark.parametrize(
+    ("decision", "cancel", "protective"),
+    [
+        (ArmingDecision(Mode.LIVE, (), protective_cancel_allowed=False), True, False),
+        (ArmingDecision(Mode.OBSERVE, (rc.ARM_KILL_SWITCH,), protective_cancel_allowed=True), True, True),
+        (ArmingDecision(Mode.OBSERVE, (rc.ARM_DRY_RUN,), protective_cancel_allowed=False), False, False),
+    ],
+)
+def test_an_ordinary_cancel_needs_live_or_standing_authority_either_alone(
+    decision: ArmingDecision, cancel: bool, protective: bool
+) -> None:
+    gate = ArmingGate(decision)
+    for mint, allowed in ((gate.cancel_token, cancel), (gate.protective_cancel_token, protective)):
+        if allowed:
+            mint().check_at_send("cancel")
+        else:
+            with pytest.raises(NotArmedError):
+                mint()
+
+
+def test_operator_cleanup_needs_the_confirmation_and_credentials_only_and_never_submits() -> None:
+    baseline = ArmingGate(decide_arming(ArmingInputs(False, "", True, True, True, False, True)))
+    with pytest.raises(NotArmedError) as info:
+        baseline.operator_cleanup_token(confirmed=False)
+    assert info.value.reasons == (rc.OPERATOR_NOT_CONFIRMED,)
+    token = baseline.operator_cleanup_token(confirmed=True)
+    token.check_at_send("cancel")
+    with pytest.raises(NotArmedError, match="a operator_cleanup token cannot submit an order"):
+        token.check_at_send("submit")
+    no_keys = ArmingGate(decide_arming(ArmingInputs(False, "", True, True, True, False, False)))
+    with pytest.raises(NotArmedError) as info:
+        no_keys.operator_cleanup_token(confirmed=True)
+    assert info.value.reasons == (rc.ARM_CREDENTIALS_MISSING,)

@@ -19,115 +19,170 @@ from btcbot.lock import (
     read_contention,
     record_contention,
 )
+from btcbot.settings import Settings
+
+PID = os.getpid()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
+def locks(tmp_path: Path) -> Path:
+    return tmp_path / "locks"
 
 
-def test_the_lock_file_sits_beside_the_db_named_for_the_scope(db: Path) -> None:
-    assert lock_path_for(db, "acct1") == db.with_name("state.db.acct1.lock")
-    assert lock_path_for(db, "a b/../c:d") == db.with_name("state.db.a_b_.._c_d.lock")
-    assert lock_path_for(db, "ok-1_2.x") == db.with_name("state.db.ok-1_2.x.lock")
-    assert lock_path_for(db, "") == db.with_name("state.db.default.lock")
+def test_one_lock_file_per_scope_key(locks: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert lock_path_for(locks, "pilot1") == locks / "pilot1.lock"
+    assert lock_path_for(locks, "Pilot-1") == locks / "pilot1.lock"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert lock_path_for("~/l", "a") == tmp_path / "l" / "a.lock"
 
 
-def test_a_relative_db_path_is_resolved(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(db.parent)
-    assert lock_path_for("state.db", "s") == db.with_name("state.db.s.lock")
-
-
-def test_the_holder_writes_its_pid_and_a_second_holder_is_refused_by_name(db: Path) -> None:
-    first = InstanceLock(db, "s", grace_s=0)
+def test_the_holder_writes_its_pid_and_db_and_a_second_holder_is_refused_by_both(locks: Path) -> None:
+    first = InstanceLock.for_scope(locks, "Pilot-1", state_db_path="/srv/a.db", grace_s=0)
+    assert (first.path, first.scope) == (locks / "pilot1.lock", "pilot1")
     first.acquire()
-    assert first.held and first.path.read_text() == f"{os.getpid()}\n"
+    assert first.held and first.path.read_text() == f"{PID}\n/srv/a.db\n"
     assert repr(first) == f"InstanceLock({str(first.path)!r}, held=True)"
-    second = InstanceLock(db, "s", grace_s=0)
+    second = InstanceLock.for_scope(locks, "pilot1", state_db_path="/srv/b.db", grace_s=0)
     with pytest.raises(InstanceLockHeld) as info:
         second.acquire()
-    assert (info.value.lock_path, info.value.holder_pid) == (str(first.path), os.getpid())
+    err = info.value
+    assert (err.lock_path, err.holder_pid, err.holder_db) == (str(first.path), PID, "/srv/a.db")
+    assert str(err) == (
+        f"another btcbot instance holds the lock {first.path} (PID {PID}, STATE_DB_PATH /srv/a.db); one instance per "
+        "account scope ('pilot1'), whatever its directory or DB: stop that one first; if it trades a different "
+        "account, give each account its own ACCOUNT_SCOPE"
+    )
     assert not second.held
-    assert lock_status(db, "s") == (True, os.getpid())
+    assert lock_status(locks, "pilot1") == (True, PID)
     first.release()
     assert not first.held and first.path.read_text() == ""  # no dead holder's PID next to a free lock
     assert repr(first) == f"InstanceLock({str(first.path)!r}, held=False)"
-    assert lock_status(db, "s") == (False, None)
+    assert lock_status(locks, "pilot1") == (False, None)
     with second:
         assert second.held
     assert not second.held
 
 
-def test_a_refused_start_leaves_one_contention_record(db: Path) -> None:
-    with InstanceLock(db, "s", grace_s=0), pytest.raises(InstanceLockHeld):
-        InstanceLock(db, "s", grace_s=0).acquire()
-    (event,) = read_contention(db)
+def test_a_refused_start_leaves_one_contention_record(locks: Path) -> None:
+    with (
+        InstanceLock.for_scope(locks, "s", state_db_path="/srv/a.db", grace_s=0),
+        pytest.raises(InstanceLockHeld),
+    ):
+        InstanceLock.for_scope(locks, "s", state_db_path="/srv/b.db", grace_s=0).acquire()
+    (event,) = read_contention(locks, "s")
     assert {k: v for k, v in event.items() if k != "ts_ms"} == {
         "scope": "s",
-        "pid": os.getpid(),
-        "holder_pid": os.getpid(),
+        "pid": PID,
+        "holder_pid": PID,
+        "state_db_path": "/srv/b.db",
+        "holder_state_db_path": "/srv/a.db",
     }
     assert isinstance(event["ts_ms"], int) and event["ts_ms"] > 1_600_000_000_000
 
 
-def test_scopes_do_not_conflict(db: Path) -> None:
-    with InstanceLock(db, "a", grace_s=0) as a, InstanceLock(db, "b", grace_s=0) as b:
+def test_the_settings_lock_is_the_scopes_in_lock_dir(locks: Path, tmp_path: Path) -> None:
+    settings = Settings(lock_dir=locks, account_scope="pilot1", state_db_path=tmp_path / "x" / "s.db")
+    with InstanceLock.for_settings(settings, grace_s=0) as lock:
+        assert (lock.path, lock.scope) == (locks / "pilot1.lock", "pilot1")
+        assert lock.path.read_text() == f"{PID}\n{tmp_path / 'x' / 's.db'}\n"
+
+
+def test_an_output_db_lock_sits_beside_it_and_records_no_contention(tmp_path: Path) -> None:
+    db = tmp_path / "replay.db"
+    with InstanceLock.for_output_db(db, grace_s=0) as lock:
+        assert (lock.path, lock.scope) == (tmp_path / "replay.db.lock", None)
+        assert lock.path.read_text() == f"{PID}\n{db}\n"
+        with pytest.raises(InstanceLockHeld) as info:
+            InstanceLock.for_output_db(db, grace_s=0).acquire()
+    assert str(info.value).endswith(f"(PID {PID}, STATE_DB_PATH {db}); stop it first, or pass another --db")
+    assert not contention_path_for(lock.path).exists()
+
+
+def test_scopes_do_not_conflict(locks: Path) -> None:
+    with InstanceLock.for_scope(locks, "a", grace_s=0) as a, InstanceLock.for_scope(locks, "b", grace_s=0) as b:
         assert a.held and b.held and a.path != b.path
 
 
-def test_acquire_and_release_are_idempotent(db: Path) -> None:
-    lock = InstanceLock(db, "s", grace_s=0)
+def test_acquire_and_release_are_idempotent(locks: Path) -> None:
+    lock = InstanceLock.for_scope(locks, "s", grace_s=0)
     lock.release()
     lock.acquire()
     lock.acquire()
     assert lock.held
     lock.release()
     lock.release()
-    assert not lock.held and lock_status(db, "s") == (False, None)
+    assert not lock.held and lock_status(locks, "s") == (False, None)
 
 
-def test_no_lock_file_means_not_held(db: Path) -> None:
-    assert lock_status(db, "s") == (False, None)
+def test_no_lock_file_means_not_held(locks: Path) -> None:
+    assert lock_status(locks, "s") == (False, None)
 
 
-def test_a_holder_pid_that_is_not_a_number_is_unknown(db: Path) -> None:
-    path = lock_path_for(db, "s")
-    with InstanceLock(db, "s", grace_s=0):
-        os.truncate(path, 0)
-        path.write_text("garbage")
-        assert lock_status(db, "s") == (True, None)
+@pytest.mark.parametrize(
+    ("content", "pid", "db", "shown"),
+    [
+        ("garbage\n", None, None, "(an unknown process)"),
+        ("", None, None, "(an unknown process)"),
+        ("42\n", 42, None, "(PID 42)"),
+        (" 42 \n  \n", 42, None, "(PID 42)"),
+        ("x\n/srv/a.db\n", None, "/srv/a.db", "(an unknown process, STATE_DB_PATH /srv/a.db)"),
+    ],
+)
+def test_what_a_refused_start_reads_of_the_holder(
+    locks: Path, content: str, pid: int | None, db: str | None, shown: str
+) -> None:
+    with InstanceLock.for_scope(locks, "s", grace_s=0) as holder:
+        os.truncate(holder.path, 0)
+        holder.path.write_text(content)
+        assert lock_status(locks, "s") == (True, pid)
         with pytest.raises(InstanceLockHeld) as info:
-            InstanceLock(db, "s", grace_s=0).acquire()
-        assert info.value.holder_pid is None
-        assert "(an unknown process)" in str(info.value)
+            InstanceLock.for_scope(locks, "s", grace_s=0).acquire()
+    assert (info.value.holder_pid, info.value.holder_db) == (pid, db)
+    assert shown + ";" in str(info.value)
 
 
-def test_a_lock_that_cannot_be_created_says_where_and_what_to_do(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("make", "where"),
+    [
+        (lambda base: InstanceLock.for_scope(base / "locks", "s"), "LOCK_DIR must be writable"),
+        (lambda base: InstanceLock.for_output_db(base / "out.db"), "the DB's directory must be writable"),
+    ],
+)
+def test_a_lock_that_cannot_be_created_says_where_and_what_to_do(tmp_path: Path, make: object, where: str) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
+    lock = make(blocker)  # type: ignore[operator]
     with pytest.raises(StateStoreUnavailable) as info:
-        InstanceLock(blocker / "state.db", "s").acquire()
+        lock.acquire()
     message = str(info.value)
-    assert message.startswith(f"cannot create the instance lock file {blocker / 'state.db.s.lock'}: ")
-    assert message.endswith("; STATE_DB_PATH must be in a writable directory")
+    assert message.startswith(f"cannot create the instance lock file {lock.path}: ")
+    assert message.endswith(f"; {where}")
 
 
 def test_the_lock_directory_is_created(tmp_path: Path) -> None:
-    with InstanceLock(tmp_path / "new" / "dir" / "state.db", "s", grace_s=0) as lock:
+    with InstanceLock.for_scope(tmp_path / "new" / "dir", "s", grace_s=0) as lock:
         assert lock.path.parent.is_dir()
 
 
-def test_contention_records_are_bounded_not_unbounded(db: Path) -> None:
-    lock = lock_path_for(db, "s")
+def test_contention_records_are_bounded_not_unbounded(locks: Path) -> None:
+    lock = lock_path_for(locks, "s")
     path = contention_path_for(lock)
-    assert path == db.with_name("state.db.s.lock.contention.jsonl")
+    assert path == locks / "s.lock.contention.jsonl"
+    locks.mkdir()
     at_limit = 256 * 1024
     path.write_text("x" * at_limit)
     record_contention(lock, "s", 7)
     assert path.stat().st_size > at_limit  # exactly at the bound: still appended to
     record_contention(lock, "s", 8)
     lines = path.read_text().splitlines()
-    assert len(lines) == 1 and json.loads(lines[0])["holder_pid"] == 8
+    assert len(lines) == 1
+    assert {k: v for k, v in json.loads(lines[0]).items() if k != "ts_ms"} == {
+        "scope": "s",
+        "pid": PID,
+        "holder_pid": 8,
+        "state_db_path": None,
+        "holder_state_db_path": None,
+    }
 
 
 def test_recording_contention_never_fails(tmp_path: Path) -> None:
@@ -135,19 +190,20 @@ def test_recording_contention_never_fails(tmp_path: Path) -> None:
     assert not (tmp_path / "missing").exists()
 
 
-def test_read_contention_merges_scopes_oldest_first_and_skips_what_it_cannot_read(db: Path) -> None:
-    def write(scope: str, *lines: str) -> None:
-        contention_path_for(lock_path_for(db, scope)).write_text("".join(line + "\n" for line in lines))
-
-    write("a", json.dumps({"ts_ms": 30, "scope": "a"}), "{torn", json.dumps([1]), json.dumps({"ts_ms": "10"}))
-    write("b", json.dumps({"ts_ms": 20, "scope": "b"}), json.dumps({"scope": "b"}), json.dumps({"ts_ms": 40}))
-    other_db = db.with_name("other.db")
-    contention_path_for(lock_path_for(other_db, "a")).write_text(json.dumps({"ts_ms": 1}) + "\n")
-    assert [e["ts_ms"] for e in read_contention(db)] == [20, 30, 40]
-    assert read_contention(db.with_name("none.db")) == []
-
-
-def test_an_unreadable_contention_file_is_skipped(db: Path) -> None:
-    contention_path_for(lock_path_for(db, "a")).mkdir()  # matches the pattern, cannot be read as text
-    contention_path_for(lock_path_for(db, "b")).write_text(json.dumps({"ts_ms": 5}) + "\n")
-    assert read_contention(db) == [{"ts_ms": 5}]
+def test_read_contention_oldest_first_skipping_what_it_cannot_read(locks: Path) -> None:
+    locks.mkdir()
+    lines = [
+        json.dumps({"ts_ms": 30, "scope": "a"}),
+        "{torn",
+        json.dumps([1]),
+        json.dumps({"ts_ms": "10"}),
+        json.dumps({"ts_ms": 20, "scope": "a"}),
+        json.dumps({"scope": "a"}),
+        json.dumps({"ts_ms": 40}),
+    ]
+    contention_path_for(lock_path_for(locks, "a")).write_text("\n".join(lines) + "\n")
+    contention_path_for(lock_path_for(locks, "b")).write_text(json.dumps({"ts_ms": 1}) + "\n")
+    assert [e["ts_ms"] for e in read_contention(locks, "a")] == [20, 30, 40]
+    assert read_contention(locks, "none") == []
+    contention_path_for(lock_path_for(locks, "c")).mkdir()  # cannot be read as text
+    assert read_contention(locks, "c") == []
