@@ -58,8 +58,12 @@ def test_live_iff_every_gate_armed_and_every_reason_reported(
 
 def test_token_cannot_be_forged() -> None:
     gate = ArmingGate(decide_arming(ARMED))
-    with pytest.raises(NotArmedError):
+    with pytest.raises(NotArmedError) as info:
         WriteToken(gate, "submit")
+    assert (
+        str(info.value)
+        == "exchange write refused: not armed (write tokens are minted only by btcbot.arming.ArmingGate)"
+    )
 
 
 def test_safe_mode_latch_revokes_minted_submit_token_but_keeps_cancels() -> None:
@@ -171,6 +175,8 @@ def test_inputs_come_from_the_settings_one_for_one() -> None:
     assert ArmingInputs.from_settings(Settings()) == ArmingInputs(False, "", True, True, True, False, False)
     gate = ArmingGate.from_settings(settings, cli_dry_run=True)
     assert gate.decision == decide_arming(ArmingInputs(True, "I_UNDERSTAND", False, False, True, True, True))
+    armed = settings.model_copy(update={"safe_mode": False})
+    assert ArmingGate.from_settings(armed).live  # no --dry-run unless the CLI says so
 
 
 def test_the_latch_keeps_its_first_cause_and_adds_one_reason() -> None:

@@ -179,6 +179,13 @@ def test_sound_credentials_load() -> None:
     assert s.credentials_present
 
 
+def test_a_key_or_a_secret_alone_is_no_credentials() -> None:
+    assert not load_settings(btcturk_api_key=KEY).credentials_present
+    assert not load_settings(btcturk_api_secret=SECRET).credentials_present
+    assert not load_settings(btcturk_api_key=KEY, btcturk_api_secret="  ").credentials_present
+    assert not load_settings().credentials_present
+
+
 @pytest.mark.parametrize(
     ("var", "url", "ok"),
     [
@@ -406,20 +413,34 @@ def test_an_unreadable_env_file_is_named(tmp_path: Path) -> None:
 
 
 class _Undecodable(PydanticBaseSettingsSource):
+    message = ""
+
     def get_field_value(self, field: object, field_name: str) -> tuple[None, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, object]:
-        raise SettingsError('error parsing value for field "dry_run" from source "EnvSettingsSource"')
+        raise SettingsError(self.message)
 
 
-def test_a_value_no_source_can_decode_is_named_without_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        ('error parsing value for field "dry_run" from source "EnvSettingsSource"', "DRY_RUN"),
+        ('error parsing value for field "kill_switch"', "KILL_SWITCH"),
+        ("error parsing a value", "A SETTING"),
+        ('error parsing "one quote', "A SETTING"),
+    ],
+)
+def test_a_value_no_source_can_decode_is_named_without_the_value(
+    monkeypatch: pytest.MonkeyPatch, message: str, named: str
+) -> None:
+    monkeypatch.setattr(_Undecodable, "message", message)
     monkeypatch.setattr(
         Settings,
         "settings_customise_sources",
         classmethod(lambda cls, settings_cls, **_: (_Undecodable(settings_cls),)),
     )
-    assert _message() == "invalid configuration: DRY_RUN: value could not be parsed"
+    assert _message() == f"invalid configuration: {named}: value could not be parsed"
 
 
 def test_sources_name_init_overrides_and_work_without_an_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
