@@ -46,7 +46,12 @@ TARGETS: dict[str, Target] = {
     "arming": Target("btcbot/arming.py", ("tests/unit/test_arming.py",)),
     "settings": Target("btcbot/settings.py", ("tests/unit/test_settings.py", "tests/unit/test_account_scope.py")),
     "risk_gate": Target(
-        "btcbot/runtime/risk_gate.py", ("tests/runtime/test_risk_gate_limits.py", "tests/runtime/test_decisions.py")
+        "btcbot/runtime/risk_gate.py",
+        (
+            "tests/runtime/test_risk_gate_limits.py",
+            "tests/strategy/test_risk_gate.py",
+            "tests/runtime/test_decisions.py",
+        ),
     ),
     "freshness": Target(
         "btcbot/runtime/freshness.py", ("tests/runtime/test_freshness_boundaries.py", "tests/runtime/test_decisions.py")

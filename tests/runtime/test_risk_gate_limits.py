@@ -15,7 +15,7 @@ from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, OrderStatus
 from btcbot.domain.rules import SymbolRules
 from btcbot.runtime.lifecycle import OrderRecord
-from btcbot.runtime.risk_gate import RiskInput, RiskLimits, RiskVerdict, assess
+from btcbot.runtime.risk_gate import Refusal, RiskInput, RiskLimits, RiskVerdict, assess
 from btcbot.settings import Settings
 
 D = Decimal
@@ -89,11 +89,20 @@ def approved_ids(v: RiskVerdict) -> list[str]:
     return [i.client_order_id for i in v.approved]
 
 
+def codes(v: RiskVerdict) -> list[str]:
+    return [r.reason_code for r in v.refused]
+
+
+def why(v: RiskVerdict) -> str:
+    """The first refusal's reason in words."""
+    return dict(v.details)["why"]
+
+
 class TestPerCycleCaps:
     def test_orders_per_cycle_at_the_limit_and_one_over(self) -> None:
         v = one(buy("1", cid="a"), buy("1", cid="b"), buy("1", cid="c"), max_orders_per_cycle=2)
         assert approved_ids(v) == ["a", "b"]
-        assert v.refusal == rc.RISK_MAX_ORDERS_PER_CYCLE and v.details == (("why", "limit=2"),)
+        assert v.refusal == rc.RISK_MAX_ORDERS_PER_CYCLE and why(v) == "limit=2"
 
     def test_orders_per_cycle_are_counted_across_symbols(self) -> None:
         a, b = judge(
@@ -101,7 +110,7 @@ class TestPerCycleCaps:
             inp(buy("1", cid="b1", symbol="ETHTRY"), symbol="ETHTRY"),
             max_orders_per_cycle=2,
         )
-        assert approved_ids(a) == ["a1", "a2"] and a.refusal is None and a.details == ()
+        assert approved_ids(a) == ["a1", "a2"] and a.refused == ()
         assert approved_ids(b) == [] and b.refusal == rc.RISK_MAX_ORDERS_PER_CYCLE
 
     def test_notional_per_cycle_exactly_at_the_cap_passes(self) -> None:
@@ -112,7 +121,7 @@ class TestPerCycleCaps:
         v = one(buy("0.6", cid="a"), buy("0.4001", cid="b"), notional_cap_per_cycle=D(100))
         assert approved_ids(v) == ["a"]
         assert v.refusal == rc.RISK_NOTIONAL_CAP_PER_CYCLE
-        assert v.details == (("why", "notional=40.0100 cap=100"),)
+        assert why(v) == "notional=40.0100 cap=100"
 
     def test_notional_per_cycle_accumulates_over_every_approved_intent_not_just_the_last(self) -> None:
         v = one(buy("0.4", cid="a"), buy("0.4", cid="b"), buy("0.3", cid="c"), notional_cap_per_cycle=D(100))
@@ -147,11 +156,11 @@ class TestPerSymbolCap:
     def test_open_orders_per_symbol_count_live_orders_and_this_cycles_approvals(self) -> None:
         v = one(buy("1", cid="a"), buy("1", cid="b"), live=[live_order()], max_open_orders_per_symbol=2)
         assert approved_ids(v) == ["a"] and v.refusal == rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL
-        assert v.details == (("why", "open=2 limit=2"),)
+        assert why(v) == "open=2 limit=2"
 
     def test_open_orders_at_the_limit_refuse_any_more(self) -> None:
         v = one(buy("1"), live=[live_order(cid="x"), live_order(cid="y")], max_open_orders_per_symbol=2)
-        assert v.refusal == rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL and v.details == (("why", "open=2 limit=2"),)
+        assert v.refusal == rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL and why(v) == "open=2 limit=2"
 
     def test_another_symbols_orders_do_not_count(self) -> None:
         v = one(buy("1"), live=[live_order(symbol="ETHTRY")], max_open_orders_per_symbol=1)
@@ -162,26 +171,25 @@ class TestPerIntentLimits:
     def test_notional_per_order_at_the_cap_and_a_kurus_over(self) -> None:
         assert one(buy("0.5"), max_notional_per_order=D(50)).refusal is None
         v = one(buy("0.5001"), max_notional_per_order=D(50))
-        assert v.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER and v.details == (("why", "notional=50.0100 cap=50"),)
+        assert v.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER and why(v) == "notional=50.0100 cap=50"
 
     def test_our_minimum_notional_at_the_floor_and_a_kurus_under(self) -> None:
         assert one(buy("0.2"), min_order_notional=D(20)).refusal is None
         v = one(buy("0.1999"), min_order_notional=D(20))
-        assert v.refusal == rc.RISK_MIN_NOTIONAL and v.details == (("why", "notional=19.9900 min=20"),)
+        assert v.refusal == rc.RISK_MIN_NOTIONAL and why(v) == "notional=19.9900 min=20"
 
     def test_the_exchange_minimum_at_the_floor_and_a_kurus_under(self) -> None:
         rules = replace(RULES, min_exchange_value=D(25))
         assert judge(inp(buy("0.25"), rules=rules))[0].refusal is None
         (v,) = judge(inp(buy("0.2499"), rules=rules))
         assert v.refusal == rc.RISK_EXCHANGE_MIN_NOTIONAL
-        assert v.details == (("why", "notional=24.9900 exchange_min=25"),)
+        assert why(v) == "notional=24.9900 exchange_min=25"
 
     @pytest.mark.parametrize("rules", [None, replace(RULES, status="HALTED")])
     def test_a_symbol_without_trading_rules_is_refused(self, rules: SymbolRules | None) -> None:
         (v,) = judge(inp(buy("1"), rules=rules))
-        assert v == RiskVerdict(
-            "BTCTRY", (), rc.RISK_SYMBOL_NOT_TRADABLE, (("why", "symbol rules missing or not TRADING"),)
-        )
+        assert v.approved == () and codes(v) == [rc.RISK_SYMBOL_NOT_TRADABLE]
+        assert why(v) == "symbol rules missing or not TRADING"
 
     @pytest.mark.parametrize("price", ["102", "98"])
     def test_price_collar_exactly_at_the_edge_passes(self, price: str) -> None:
@@ -191,7 +199,7 @@ class TestPerIntentLimits:
     def test_price_collar_a_kurus_outside_is_rejected_never_clamped(self, price: str) -> None:
         v = one(buy("0.5", price=price))
         assert v.refusal == rc.RISK_PRICE_COLLAR and v.approved == ()
-        assert v.details == (("why", f"price={price} reference=100 collar_pct=2"),)
+        assert why(v) == f"price={price} reference=100 collar_pct=2"
 
     def test_the_collar_is_the_operators_setting(self) -> None:
         assert one(buy("0.5", price="104"), price_collar_pct=D(4)).refusal is None
@@ -210,25 +218,25 @@ class TestPerIntentLimits:
     @pytest.mark.parametrize("ref", [None, "0", "-1"])
     def test_no_usable_reference_price_is_a_collar_refusal(self, ref: str | None) -> None:
         (v,) = judge(inp(buy("0.5"), ref=ref))
-        assert v.refusal == rc.RISK_PRICE_COLLAR and v.details == (("why", "no reference price"),)
+        assert v.refusal == rc.RISK_PRICE_COLLAR and why(v) == "no reference price"
 
 
 class TestBalance:
     def test_a_buy_may_spend_exactly_the_free_quote_balance(self) -> None:
         assert one(buy("1"), balances={"TRY": D(100)}).refusal is None
         v = one(buy("1.0001"), balances={"TRY": D(100)})
-        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE and v.details == (("why", "asset=TRY need=100.0100 free=100"),)
+        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE and why(v) == "asset=TRY need=100.0100 free=100"
 
     def test_buys_are_summed_against_the_balance(self) -> None:
         v = one(buy("0.6", cid="a"), buy("0.4", cid="b"), buy("0.1", cid="c"), balances={"TRY": D(100)})
         assert approved_ids(v) == ["a", "b"] and v.refusal == rc.RISK_INSUFFICIENT_BALANCE
-        assert v.details == (("why", "asset=TRY need=10.0 free=0.0"),)
+        assert why(v) == "asset=TRY need=10.0 free=0.0"
 
     def test_a_sell_may_sell_exactly_the_free_base_balance(self) -> None:
         assert one(sell("0.5"), balances={"BTC": D("0.5")}).refusal is None
         v = one(sell("0.50000001"), balances={"BTC": D("0.5")})
         assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE
-        assert v.details == (("why", "asset=BTC need=0.50000001 free=0.5"),)
+        assert why(v) == "asset=BTC need=0.50000001 free=0.5"
 
     def test_sells_are_summed_in_base_and_buys_in_quote_separately(self) -> None:
         balances = {"TRY": D(60), "BTC": D("0.6")}
@@ -253,31 +261,97 @@ class TestBalance:
         assert one(buy("1"), buy("1"), balances=None, max_orders_per_cycle=1).refusal == rc.RISK_MAX_ORDERS_PER_CYCLE
 
 
+def live_sell(qty: str, cid: str = "ls") -> OrderRecord:
+    return replace(live_order(cid=cid), side=OrderSide.SELL, quantity=D(qty))
+
+
+CAP_ONE = (("*", D(1)),)
+
+
+class TestPositionAndRun:
+    def test_no_position_means_flat_and_the_cap_is_reachable_exactly(self) -> None:
+        assert one(buy("1"), max_position_base=CAP_ONE).refusal is None
+        (v,) = assess(
+            [inp(buy("1"))],
+            limits=replace(OPEN_LIMITS, max_position_base=CAP_ONE),
+            live_orders=(),
+            free_balances=RICH,
+            kill_switch=False,
+            safe_mode_latched=False,
+            positions={"ETHTRY": D(5)},
+        )
+        assert v.refusal is None
+
+    def test_buys_past_the_cap_name_the_projection(self) -> None:
+        v = one(buy("0.6", cid="a"), buy("0.5", cid="b"), max_position_base=CAP_ONE)
+        assert approved_ids(v) == ["a"] and codes(v) == [rc.RISK_MAX_POSITION]
+        assert why(v) == "projected=1.1 cap=1"
+
+    def test_sells_in_one_cycle_are_summed_against_minus_the_cap(self) -> None:
+        assert one(sell("0.6", cid="a"), sell("0.4", cid="b"), max_position_base=CAP_ONE).refusal is None
+        v = one(sell("0.6", cid="a"), sell("0.5", cid="b"), max_position_base=CAP_ONE)
+        assert approved_ids(v) == ["a"] and codes(v) == [rc.RISK_MAX_POSITION]
+        assert why(v) == "projected=-1.1 cap=-1"
+
+    def test_resting_sells_count_on_the_short_side(self) -> None:
+        assert one(sell("0.2"), live=[live_sell("0.8")], max_position_base=CAP_ONE).refusal is None
+        v = one(sell("0.3"), live=[live_sell("0.8")], max_position_base=CAP_ONE)
+        assert v.refusal == rc.RISK_MAX_POSITION and why(v) == "projected=-1.1 cap=-1"
+
+    def test_the_run_cap_counts_earlier_orders_and_this_cycles(self) -> None:
+        assert one(buy("1"), max_orders_per_run=1).refusal is None  # nothing placed before: the default
+        v = one(buy("1", cid="a"), buy("1", cid="b"), max_orders_per_run=1)
+        assert approved_ids(v) == ["a"] and why(v) == "placed=1 limit=1"
+
+
 class TestGatesAndOrder:
     def test_kill_switch_then_safe_mode_refuse_every_symbol(self) -> None:
         verdicts = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), ks=True, sm=True)
-        assert verdicts == [
-            RiskVerdict("BTCTRY", (), rc.RISK_KILL_SWITCH),
-            RiskVerdict("ETHTRY", (), rc.RISK_KILL_SWITCH),
-        ]
+        kill = (Refusal(rc.RISK_KILL_SWITCH),)
+        assert verdicts == [RiskVerdict("BTCTRY", refused=kill), RiskVerdict("ETHTRY", refused=kill)]
         verdicts = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), sm=True)
-        assert verdicts == [RiskVerdict("BTCTRY", (), rc.RISK_SAFE_MODE), RiskVerdict("ETHTRY", (), rc.RISK_SAFE_MODE)]
+        safe = (Refusal(rc.RISK_SAFE_MODE),)
+        assert verdicts == [RiskVerdict("BTCTRY", refused=safe), RiskVerdict("ETHTRY", refused=safe)]
 
     def test_an_unknown_order_blocks_only_its_symbol_and_is_named(self) -> None:
         live = [live_order(OrderStatus.OPEN, cid="ok"), live_order(OrderStatus.UNKNOWN, cid="lost")]
         a, b = judge(inp(buy("1")), inp(buy("1", symbol="ETHTRY"), symbol="ETHTRY"), live=live)
-        assert a == RiskVerdict("BTCTRY", (), rc.RISK_UNKNOWN_ORDER, (("client_order_id", "lost"),))
+        assert a == RiskVerdict("BTCTRY", refused=(Refusal(rc.RISK_UNKNOWN_ORDER, (("client_order_id", "lost"),)),))
         assert b.refusal is None and approved_ids(b) == ["c"]
 
-    def test_the_first_refusal_is_reported_and_later_intents_still_judged(self) -> None:
-        v = one(
-            buy("0.05", cid="tiny"), buy("0.5", cid="ok"), buy("0.5", price="90", cid="far"), min_order_notional=D(10)
-        )
+    def test_every_refused_intent_is_recorded_with_its_order_and_later_intents_still_judged(self) -> None:
+        tiny, ok, far = buy("0.05", cid="tiny"), buy("0.5", cid="ok"), buy("0.5", price="90", cid="far")
+        v = one(tiny, ok, far, min_order_notional=D(10))
         assert approved_ids(v) == ["ok"]
-        assert v.refusal == rc.RISK_MIN_NOTIONAL and v.details == (("why", "notional=5.00 min=10"),)
+        assert v.refused == (
+            Refusal(
+                rc.RISK_MIN_NOTIONAL,
+                (
+                    ("side", "buy"),
+                    ("price", "100"),
+                    ("quantity", "0.05"),
+                    ("notional", "5.00"),
+                    ("why", "notional=5.00 min=10"),
+                ),
+                tiny,
+            ),
+            Refusal(
+                rc.RISK_PRICE_COLLAR,
+                (
+                    ("side", "buy"),
+                    ("price", "90"),
+                    ("quantity", "0.5"),
+                    ("notional", "45.0"),
+                    ("why", "price=90 reference=100 collar_pct=2"),
+                ),
+                far,
+            ),
+        )
+        assert v.refusal == rc.RISK_MIN_NOTIONAL and v.details == v.refused[0].details
 
     def test_a_clean_verdict_has_no_details(self) -> None:
-        assert one(buy("1")) == RiskVerdict("BTCTRY", (buy("1"),), None, ())
+        assert one(buy("1")) == RiskVerdict("BTCTRY", (buy("1"),))
+        assert one(buy("1")).refusal is None and one(buy("1")).details == ()
 
 
 def test_limits_come_from_the_settings_one_for_one() -> None:
@@ -290,3 +364,12 @@ def test_limits_come_from_the_settings_one_for_one() -> None:
         price_collar_pct=D("1.5"),
     )
     assert RiskLimits.from_settings(settings) == RiskLimits(3, 4, D(500), D(200), D(15), D("1.5"))
+    capped = Settings(max_position_base="BTCTRY:0.01,ETHTRY:0.5")
+    limits = RiskLimits.from_settings(capped, max_orders_per_run=1)
+    assert (limits.max_position_base, limits.max_orders_per_run) == (
+        (("BTCTRY", D("0.01")), ("ETHTRY", D("0.5"))),
+        1,
+    )
+    assert (limits.position_cap("ETHTRY"), limits.position_cap("XRPTRY")) == (D("0.5"), None)
+    every = RiskLimits.from_settings(Settings(max_position_base="0.2"))
+    assert (every.position_cap("BTCTRY"), every.position_cap("XRPTRY")) == (D("0.2"), D("0.2"))
