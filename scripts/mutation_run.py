@@ -84,8 +84,8 @@ _SETTINGS_TESTS = ("tests/unit/test_settings.py", "tests/unit/test_account_scope
 NAMED: dict[str, Named] = {
     "ack upper-cased at load": Named(
         "btcbot/settings.py",
-        "return value.strip() if isinstance(value, str) else value",
-        "return value.strip().upper() if isinstance(value, str) else value",
+        "def _strip_ack(cls, value: object) -> object:\n        return value.strip() if",
+        "def _strip_ack(cls, value: object) -> object:\n        return value.strip().upper() if",
         _SETTINGS_TESTS,
     ),
     "credentials present with only one of key and secret": Named(

@@ -18,6 +18,7 @@ from btcbot.settings import (
     credential_problem,
     gates_overriding_env_file,
     load_settings,
+    parse_position_caps,
     redacted_view,
     setting_sources,
     venue_url_problem,
@@ -486,3 +487,75 @@ def test_the_redacted_view_shows_every_value_as_text() -> None:
         "LOG_LEVEL": "INFO",
     }
     assert redacted_view(load_settings(otel_exporter_otlp_headers=""))["OTEL_EXPORTER_OTLP_HEADERS"] == "unset"
+
+
+@pytest.mark.parametrize(
+    ("text", "caps"),
+    [
+        ("", {}),
+        ("  ", {}),
+        ("0.01", {"*": Decimal("0.01")}),
+        (" 0 ", {"*": Decimal(0)}),  # a cap of zero: never hold a position
+        ("btc_try:0.01, ETHTRY : 0.5", {"BTCTRY": Decimal("0.01"), "ETHTRY": Decimal("0.5")}),
+    ],
+)
+def test_position_caps_parse(text: str, caps: dict[str, Decimal]) -> None:
+    assert parse_position_caps(text) == caps
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("BTC-TRY:0.01", "expected SYMBOL:QUANTITY such as BTCTRY:0.01"),
+        (":1", "expected SYMBOL:QUANTITY such as BTCTRY:0.01"),
+        ("A:B:1", "expected SYMBOL:QUANTITY such as BTCTRY:0.01"),
+        ("BTCTRY:0.01,BTC-TRY:1", "'BTC-TRY:1': expected SYMBOL:QUANTITY such as BTCTRY:0.01"),
+        ("abc", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
+        ("BTCTRY:x,ETHTRY:1", "'BTCTRY:x': not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
+        ("-0.01", "the cap must be a finite quantity >= 0"),
+        ("inf", "the cap must be a finite quantity >= 0"),
+        ("nan", "the cap must be a finite quantity >= 0"),
+        ("ETHTRY:1,BTCTRY:-1", "'BTCTRY:-1': the cap must be a finite quantity >= 0"),
+        ("BTCTRY:1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
+        ("1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
+        ("BTCTRY:2,1", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
+    ],
+)
+def test_a_position_cap_that_does_not_parse_says_what_is_expected(text: str, problem: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_position_caps(text)
+    assert str(info.value) == problem
+
+
+def test_position_caps_are_kept_as_normalised_text_and_looked_up_per_symbol() -> None:
+    assert load_settings().max_position_base == "" and load_settings().position_caps == {}
+    assert load_settings(max_position_base=None).max_position_base == ""
+    every = load_settings(max_position_base=" 0.010 ")
+    assert every.max_position_base == "0.010"
+    assert (every.position_cap("BTCTRY"), every.position_cap("XRPTRY")) == (Decimal("0.010"), Decimal("0.010"))
+    pairs = load_settings(max_position_base="btc_try:0.01, ethtry:0.5")
+    assert pairs.max_position_base == "BTCTRY:0.01,ETHTRY:0.5"
+    assert (pairs.position_cap("ETHTRY"), pairs.position_cap("XRPTRY")) == (Decimal("0.5"), None)
+    assert _message(max_position_base=5) == (
+        "invalid configuration: MAX_POSITION_BASE: invalid value 5: must be a quantity such as 0.01, or "
+        "SYMBOL:QUANTITY pairs such as BTCTRY:0.01,ETHTRY:0.5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"), [(None, ""), ("", ""), ("   ", ""), (' {"spread_bps": 20} ', '{"spread_bps": 20}')]
+)
+def test_strategy_params_are_a_json_object_kept_as_written(value: str | None, kept: str) -> None:
+    assert load_settings(strategy_params=value).strategy_params == kept
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ('{"a": ', "not valid JSON (Expecting value at character 6)"),
+        ("[1, 2]", 'must be a JSON object such as {"spread_bps": 20}'),
+        (7, 'must be a JSON object such as {"spread_bps": 20}'),
+    ],
+)
+def test_bad_strategy_params_are_named_without_echoing_them(value: object, problem: str) -> None:
+    assert _message(strategy_params=value) == f"invalid configuration: STRATEGY_PARAMS: {problem}"
