@@ -313,7 +313,7 @@ def test_universe_symbols_are_normalised(value: object, expected: tuple[str, ...
     [
         (
             "BTC-TRY",
-            "UNIVERSE_SYMBOLS: invalid value 'BTC-TRY': symbol 'BTC-TRY' is not alphanumeric (expected e.g. BTCTRY)",
+            "UNIVERSE_SYMBOLS: invalid value 'BTC-TRY': 'BTC-TRY' is not a symbol such as BTCTRY",
         ),
         (" , ", "UNIVERSE_SYMBOLS: invalid value ' , ': must name at least one symbol, for example BTCTRY"),
         (
