@@ -48,16 +48,15 @@ import json, sys, time
 from btcbot.storage import open_reader
 wanted = int(sys.argv[2])
 cap = time.monotonic() + 60.0  # a bound for a wedged test, never reached normally
-reads, last, slowest = 0, 0, 0.0
+reads, last = 0, 0
 while reads < wanted and time.monotonic() < cap:
-    t = time.perf_counter()
+    # Each read must get the file within its retry budget: open_reader raises (and this process fails) otherwise.
     with open_reader(sys.argv[1], timeout_s=5.0) as con:
         count = con.execute("SELECT count(*) FROM decisions").fetchone()[0]
-    slowest = max(slowest, time.perf_counter() - t)
     assert count >= last, (count, last)  # committed rows never disappear
     last = count
     reads += 1
-print(json.dumps({"reads": reads, "last": last, "slowest_s": slowest}), flush=True)
+print(json.dumps({"reads": reads, "last": last}), flush=True)
 """
 
 
@@ -79,7 +78,6 @@ def test_writer_and_reader_processes_share_the_file(tmp_path: Path) -> None:
     w = json.loads(w_out.strip().splitlines()[-1])
     r = json.loads(reader.stdout.strip().splitlines()[-1])
     assert r["reads"] == 20 and r["last"] > 0
-    assert r["slowest_s"] < 5.0
     assert w["flushes"] >= 10
     with open_reader(db) as con:
         count, distinct, lo, hi = con.execute(

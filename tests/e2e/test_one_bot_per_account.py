@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import requests
 from btcbot import reason_codes as rc
 from btcbot.sim import Simulator
 from btcbot.storage import open_reader
+from btcbot.testing.waiting import recorded_reason_codes, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -73,11 +73,11 @@ def _writes(sim: Simulator, method: str) -> list[dict[str, Any]]:
 
 
 def _wait_for_post(sim: Simulator, trader: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while not _writes(sim, "POST"):
+    def posted() -> list[dict[str, Any]]:
         assert trader.poll() is None, trader.communicate()
-        assert time.monotonic() < deadline, "the trading instance never placed its order"
-        time.sleep(0.05)
+        return _writes(sim, "POST")
+
+    wait_until(posted, what="the trading instance places its order", interval_s=0.05)
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -98,15 +98,17 @@ def test_two_processes_from_two_directories_on_one_account(sim: Simulator, tmp_p
     # Started together, as in the incident (two POSTs 67 ms apart).
     procs = {"a": _start(a_dir, env, *_CANARY), "b": _start(b_dir, env, *_CANARY)}
     try:
-        deadline = time.monotonic() + 60
-        while all(p.poll() is None for p in procs.values()):
-            assert time.monotonic() < deadline, "neither instance was refused"
-            time.sleep(0.05)
+        wait_until(lambda: any(p.poll() is not None for p in procs.values()), what="one instance is refused")
         ((loser, refused),) = [(k, p) for k, p in procs.items() if p.poll() is not None]
         winner = "b" if loser == "a" else "a"
         _wait_for_post(sim, procs[winner])
         out, err = refused.communicate(timeout=60)
-        time.sleep(0.5)  # a few more cycles of the winner with its order resting (a second order would show)
+        # A few more cycles of the winner with its order resting (a second order would show).
+        winner_db = (tmp_path / f"ops-{winner}" / "var" / "btcbot_state.db").resolve()
+        wait_until(
+            lambda: recorded_reason_codes(winner_db).count(rc.STRATEGY_ORDER_ACTIVE) >= 2,
+            what="two more cycles of the winner",
+        )
         code, w_out, w_err = _stop(procs[winner])
     finally:
         for p in procs.values():
@@ -115,7 +117,6 @@ def test_two_processes_from_two_directories_on_one_account(sim: Simulator, tmp_p
                 p.wait()
     assert refused.returncode == 2, out + err
     assert "another btcbot instance holds the lock" in err and f"PID {procs[winner].pid}" in err
-    winner_db = (tmp_path / f"ops-{winner}" / "var" / "btcbot_state.db").resolve()
     assert str(winner_db) in err  # which instance to stop, and where its state is
     assert "Traceback" not in err
     # Refused before touching a DB or the exchange (its log file, beside where its DB would be, may exist).
@@ -155,11 +156,11 @@ def test_a_hard_linked_db_is_the_same_account(sim: Simulator, tmp_path: Path) ->
     env = _env(sim, DRY_RUN="true", STATE_DB_PATH=str(tmp_path / "a" / "state.db"))
     holder = _start(tmp_path / "a", env, "run", "--loop", "--cycle-seconds", "0.2", "--max-cycles", "600")
     try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "a" / "state.db").exists():
+        def db_created() -> bool:
             assert holder.poll() is None, holder.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+            return (tmp_path / "a" / "state.db").exists()
+
+        wait_until(db_created, what="the holder creates its DB", interval_s=0.05)
         (tmp_path / "b").mkdir()
         os.link(tmp_path / "a" / "state.db", tmp_path / "b" / "link.db")
         second = subprocess.run(

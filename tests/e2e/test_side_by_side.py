@@ -12,12 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from btcbot.storage import open_reader
+from btcbot.testing.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -65,10 +65,8 @@ def test_reports_run_beside_a_live_loop_and_the_loop_loses_nothing(tmp_path: Pat
         rounds = 0
         failures: list[str] = []
         try:
-            deadline = time.monotonic() + 60
-            while not db.exists() and runtime.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            while runtime.poll() is None and rounds < ROUNDS and time.monotonic() < deadline:
+            wait_until(lambda: db.exists() or runtime.poll() is not None, what="the loop creates its DB")
+            while runtime.poll() is None and rounds < ROUNDS:
                 rounds += 1
                 export = tmp_path / "exports" / f"round{rounds}.parquet"
                 argvs = (
@@ -118,7 +116,7 @@ def test_reports_run_beside_a_live_loop_and_the_loop_loses_nothing(tmp_path: Pat
         ).fetchone()
     assert cycles is not None and decisions is not None and per_cycle is not None
     assert 1 <= cycles[0] < MAX_CYCLES  # stopped by the signal, after the report rounds
-    # No cycle stalled behind a reader: the slowest stays far below the runtime's stuck-cycle timeout (60 s).
-    assert cycles[1] < 5000, f"slowest cycle took {cycles[1]:.0f} ms"
+    # No cycle stalled behind a reader: the runtime judges that itself (a cycle past its timeout latches safe mode, a
+    # flush that cannot get the file fails the writer), and either would be an anomaly besides the interruption.
     assert decisions[0] == cycles[0] * len(SYMBOLS)
     assert per_cycle[0] == 0

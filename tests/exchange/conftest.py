@@ -184,7 +184,7 @@ def make_http(sleeps: Sleeps) -> Iterator[Callable[..., BtcturkHttp]]:
     def make(url: str, **kw: Any) -> BtcturkHttp:
         kw.setdefault("api_key", API_KEY)
         kw.setdefault("api_secret", API_SECRET)
-        kw.setdefault("read_timeout_s", 1.0)
+        kw.setdefault("read_timeout_s", 10.0)  # a wedge guard: a reply that is meant to come must never miss it
         kw.setdefault("connect_timeout_s", 1.0)
         kw.setdefault("retry", RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, sleep=sleeps))
         kw.setdefault("limiter", RateLimiter())

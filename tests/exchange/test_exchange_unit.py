@@ -15,6 +15,7 @@ from btcbot.exchange.btcturk import BtcturkExchange, ClockOffset, measure_clock_
 from btcbot.exchange.btcturk.book import OrderBook
 from btcbot.exchange.btcturk.rest_md import RestMarketData
 from btcbot.exchange.btcturk.rules_cache import RulesCache
+from btcbot.testing.waiting import wait_until
 
 
 def test_domain_conversions(venue: Any, make_http: Any) -> None:
@@ -204,9 +205,20 @@ def test_ws_frame_handler_ignores_what_it_does_not_know() -> None:
     assert trade.trade_id == 100163842129199948 and trade.side_code == 1
 
 
-def test_ws_reconnects_stay_inside_the_connection_attempt_limit(fx: Any) -> None:
-    import time
+class _LongWaits(threading.Event):
+    """The reader's stop event, noting every wait longer than its reconnect backoff: the connection limit's."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.long: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None and timeout > 1:
+            self.long.append(timeout)
+        return super().wait(timeout)
+
+
+def test_ws_reconnects_stay_inside_the_connection_attempt_limit(fx: Any) -> None:
     from btcbot.exchange.btcturk.ws import WsMarketData
     from btcbot.exchange.retry import RetryPolicy
 
@@ -217,13 +229,13 @@ def test_ws_reconnects_stay_inside_the_connection_attempt_limit(fx: Any) -> None
         reconnect=RetryPolicy(max_attempts=1_000_000, base_delay_s=0.001, max_delay_s=0.002),
         max_connects_per_minute=3,
     )
+    md._stop = parked = _LongWaits()
     md.start()
     try:
-        deadline = time.monotonic() + 5
-        while md.stats.connect_failures < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.3)  # with ~2 ms backoff, an unlimited loop would have made ~100 more attempts by now
+        # With ~2 ms backoff the reader would retry at once; it parks instead, for the rest of the minute.
+        wait_until(lambda: parked.long, what="the reader parks at the connection limit")
         assert md.stats.connect_failures == 3
+        assert parked.long[0] <= 60  # never past the end of the window
         assert md.snapshot("BTCTRY") is None
     finally:
         md.stop()

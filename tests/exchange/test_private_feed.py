@@ -19,6 +19,7 @@ from btcbot.domain.orders import Fill, OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange, BtcturkHttp
 from btcbot.exchange.btcturk.private_ws import T_ORDER_DELETE, T_ORDER_INSERT, PrivateOrderFeed
 from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET
+from btcbot.testing.waiting import WEDGED_AFTER_S
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "btcturk"
 ORDER_ID = 21770789301  # the order every capture file is about
@@ -92,7 +93,7 @@ def test_a_fill_from_the_simulators_423_equals_the_rest_fill(ex: BtcturkExchange
     feed = PrivateOrderFeed(fresh_sim.ws_url, fresh_sim.api_key, fresh_sim.api_secret)
     feed.start()
     try:
-        assert feed.logged_in.wait(5)
+        assert feed.logged_in.wait(WEDGED_AFTER_S)
         ask = ex.http.order_book("BTCTRY").asks[0][0]
         intent = OrderIntent("BTCTRY", OrderSide.SELL, ask - 5000, Decimal("0.001"), client_order_id("wire", "423"))
         ack = ex.submit_order(intent, fx.armed_gate().submit_token())  # crosses the bids: fills at once

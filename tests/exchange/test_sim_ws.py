@@ -4,7 +4,7 @@ a reconnect, a stall, invalid books and the REST fallback."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from btcbot.exchange.btcturk.rest_md import RestMarketData
 from btcbot.exchange.btcturk.ws import T_BOOK_DIFF, WsMarketData
 from btcbot.exchange.retry import RetryPolicy
 from btcbot.settings import Settings
+from btcbot.testing.waiting import WEDGED_AFTER_S, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +37,6 @@ class LossyWs(WsMarketData):
             if self._seen_diffs in self._drop:
                 return
         super()._handle(ws, data, mono_ns, wall_ms)
-
-
-def wait_until(cond: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
 
 
 def levels(snap: BookSnapshot | None) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
@@ -74,22 +66,31 @@ def test_book_equals_rest_after_thousands_of_diffs_a_gap_and_a_reconnect(fresh_s
     )
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5) and md.wait_for_book("ETHTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S) and md.wait_for_book("ETHTRY", WEDGED_AFTER_S)
         for _ in range(1200):
             fresh_sim.tick(1)
-        assert wait_until(lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"))
+        wait_until(
+            lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"),
+            what="the WS books match REST",
+        )
         assert md.stats.gaps == 1 and md.stats.resyncs == 1
         connects_before = md.stats.connects
         applied_before = md.stats.diffs_applied
 
         fresh_sim.set_faults(ws_disconnect=True)  # closes every socket and refuses new ones
-        assert wait_until(lambda: md.stats.disconnects >= 1)
+        wait_until(lambda: md.stats.disconnects >= 1, what="the reader sees the disconnect")
         fresh_sim.tick(5)
         fresh_sim.set_faults(ws_disconnect=False)
-        assert wait_until(lambda: md.stats.connects > connects_before and md.book_synced("BTCTRY"))
+        wait_until(
+            lambda: md.stats.connects > connects_before and md.book_synced("BTCTRY"),
+            what="the reader reconnects and resyncs",
+        )
         for _ in range(900):
             fresh_sim.tick(1)
-        assert wait_until(lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"))
+        wait_until(
+            lambda: matches_rest(md, http, "BTCTRY") and matches_rest(md, http, "ETHTRY"),
+            what="the WS books match REST",
+        )
         assert md.stats.diffs_applied - applied_before > 500
         assert md.stats.diffs_applied >= 2000
         snap = md.snapshot("BTCTRY")
@@ -103,24 +104,26 @@ def test_stall_shows_age_and_reconnects(fresh_sim: Any) -> None:
     md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=300, reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         seq0 = md.snapshot("BTCTRY").sequence  # type: ignore[union-attr]
         fresh_sim.tick(1)
         # The tick's diff is on the wire before tick() returns; wait until the reader has applied it.
-        assert wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0)  # type: ignore[union-attr]
+        wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0, what="the reader applies the tick")  # type: ignore[union-attr]
         fresh_sim.set_faults(ws_stall=True)
         before = md.snapshot("BTCTRY")
         assert before is not None
-        assert wait_until(lambda: md.stats.stalls >= 1)
+        wait_until(lambda: md.stats.stalls >= 1, what="the reader calls the stall")
         after = md.snapshot("BTCTRY")
         assert after is not None
-        # Never pretend to be fresh: the receive stamp is that of the last real update.
+        # Never pretend to be fresh: the receive stamp is that of the last real update, older than the stall
+        # threshold (a lower bound: load only makes the silence longer).
         assert after.received_monotonic_ns == before.received_monotonic_ns
         assert time.monotonic_ns() - after.received_monotonic_ns > 300_000_000
         fresh_sim.set_faults(ws_stall=False)
         fresh_sim.tick(1)
-        assert wait_until(
-            lambda: (s := md.snapshot("BTCTRY")) is not None and s.received_monotonic_ns > before.received_monotonic_ns
+        wait_until(
+            lambda: (s := md.snapshot("BTCTRY")) is not None and s.received_monotonic_ns > before.received_monotonic_ns,
+            what="fresh data after the stall",
         )
     finally:
         md.stop()
@@ -130,14 +133,16 @@ def test_crossed_and_zero_bid_books_come_through_as_invalid(fresh_sim: Any) -> N
     md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         assert md.snapshot("BTCTRY").is_valid  # type: ignore[union-attr]
         fresh_sim.set_faults(crossed_book=True)
         fresh_sim.tick(1)
-        assert wait_until(lambda: not md.snapshot("BTCTRY").is_valid)  # type: ignore[union-attr]
+        wait_until(lambda: not md.snapshot("BTCTRY").is_valid, what="the crossed book arrives")  # type: ignore[union-attr]
         fresh_sim.set_faults(crossed_book=False, zero_bid=True)
         fresh_sim.tick(1)
-        assert wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and not s.is_valid)
+        wait_until(
+            lambda: (s := md.snapshot("BTCTRY")) is not None and not s.is_valid, what="the zero-bid book arrives"
+        )
     finally:
         md.stop()
 
@@ -150,7 +155,7 @@ def test_rest_fallback_when_ws_unavailable(fresh_sim: Any, http: BtcturkHttp, fx
         snap = md.snapshot("BTCTRY")
         assert snap is not None and snap.source == "rest" and snap.is_valid
         assert md.stats.rest_fallbacks == 1
-        assert wait_until(lambda: md.stats.connect_failures >= 1)
+        wait_until(lambda: md.stats.connect_failures >= 1, what="a failed connect")
     finally:
         md.stop()
     no_fallback = WsMarketData(dead_ws, ("BTCTRY",))
@@ -173,7 +178,7 @@ def test_build_market_data_follows_settings(fresh_sim: Any, http: BtcturkHttp) -
     assert isinstance(ws, WsMarketData)
     ws.start()
     try:
-        assert ws.wait_for_book("BTCTRY", 5)
+        assert ws.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         snap = ws.snapshot("BTCTRY")
         assert snap is not None and snap.source == "ws"
     finally:
@@ -184,8 +189,8 @@ def test_keepalive_pings_are_answered(fresh_sim: Any) -> None:
     md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), ping_interval_s=0.02, reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
-        assert wait_until(lambda: md.stats.pongs >= 2)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
+        wait_until(lambda: md.stats.pongs >= 2, what="two pongs")
         assert md.stats.pings_sent >= md.stats.pongs and md.stats.disconnects == 0
     finally:
         md.stop()
@@ -195,19 +200,25 @@ def test_frozen_market_data_never_looks_fresh(fresh_sim: Any) -> None:
     md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=10_000, reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         seq0 = md.snapshot("BTCTRY").sequence  # type: ignore[union-attr]
         fresh_sim.tick(1)
-        assert wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0)  # type: ignore[union-attr]
+        wait_until(lambda: md.snapshot("BTCTRY").sequence != seq0, what="the reader applies the tick")  # type: ignore[union-attr]
         fresh_sim.set_faults(freeze_market_data=True)
         frozen = md.snapshot("BTCTRY")
         assert frozen is not None
+        applied = md.stats.diffs_applied
         for _ in range(20):
             fresh_sim.tick(1)
-        time.sleep(0.3)
-        later = md.snapshot("BTCTRY")
-        assert later is not None and later.received_monotonic_ns == frozen.received_monotonic_ns
-        assert time.monotonic_ns() - later.received_monotonic_ns >= 300_000_000
+        fresh_sim.set_faults(freeze_market_data=False)
+        fresh_sim.tick(5)  # one publish: one diff
+        wait_until(
+            lambda: md.snapshot("BTCTRY").received_monotonic_ns != frozen.received_monotonic_ns,  # type: ignore[union-attr]
+            what="the thawed market's diff",
+        )
+        # The socket is ordered: whatever the frozen ticks had sent would have arrived before the thaw's diff. Only
+        # that one came, so the book's receive stamp (its age) stood still through the 20 frozen ticks.
+        assert md.stats.diffs_applied == applied + 1
     finally:
         md.stop()
 
@@ -230,11 +241,14 @@ def test_a_frame_nested_too_deep_does_not_end_the_reader(fresh_sim: Any, http: B
     md = HostileWs(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         for _ in range(50):
             fresh_sim.tick(1)
         # Not every tick changes the book, so fewer diffs than ticks arrive; all of them come after the bad frame.
-        assert wait_until(lambda: md.injected and md.stats.diffs_applied >= 20 and matches_rest(md, http, "BTCTRY"))
+        wait_until(
+            lambda: md.injected and md.stats.diffs_applied >= 20 and matches_rest(md, http, "BTCTRY"),
+            what="the reader survives the deep frame and follows the book",
+        )
         assert md.stats.bad_frames == 1 and md.stats.disconnects == 0 and md.stats.gaps == 0
     finally:
         md.stop()
@@ -244,13 +258,13 @@ def test_a_lost_connection_makes_the_book_stale_at_once(fresh_sim: Any) -> None:
     md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), reconnect=FAST_RECONNECT)
     md.start()
     try:
-        assert md.wait_for_book("BTCTRY", 5)
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
         assert md.snapshot("BTCTRY").in_sync  # type: ignore[union-attr]
         fresh_sim.set_faults(ws_disconnect=True)
-        assert wait_until(lambda: md.stats.disconnects >= 1)
+        wait_until(lambda: md.stats.disconnects >= 1, what="the reader sees the disconnect")
         snap = md.snapshot("BTCTRY")
         assert snap is not None and not snap.in_sync
         fresh_sim.set_faults(ws_disconnect=False)
-        assert wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and s.in_sync)
+        wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and s.in_sync, what="the reader resyncs")
     finally:
         md.stop()

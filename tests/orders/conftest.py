@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +19,7 @@ from btcbot.domain.orders import OrderIntent, OrderSide, VenueOrder, client_orde
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.settings import Settings
 from btcbot.sim import Simulator
+from btcbot.testing.waiting import wait_until
 
 ARMED = {
     "LIVE_TRADING": "true",
@@ -98,12 +98,13 @@ class Venue:
         argv = [sys.executable, "-m", "btcbot", "canary", "loop", "--symbol", "BTCTRY", "--notional-try", "150",
                 "--ttl-seconds", "600", "--cycle-seconds", "0.2", "--max-cycles", "500"]  # fmt: skip
         proc = subprocess.Popen(argv, cwd=self.tmp_path, env=self.env(**ARMED), stdout=subprocess.DEVNULL)
+
+        def placed() -> list[VenueOrder]:
+            assert proc.poll() is None, "the canary exited before placing its order"
+            return self.open_orders()
+
         try:
-            deadline = time.monotonic() + 30
-            while not self.open_orders():
-                assert proc.poll() is None, "the canary exited before placing its order"
-                assert time.monotonic() < deadline, "the canary never placed its order"
-                time.sleep(0.05)
+            wait_until(placed, what="the canary places its order", interval_s=0.05)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)

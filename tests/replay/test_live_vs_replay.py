@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from btcbot.cli import main
 from btcbot.replay.recorder import RecordStats, record
 from btcbot.replay.session import run_replay
+from btcbot.testing.waiting import recorded_reason_codes, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,9 +31,9 @@ SHARED = {
     "CYCLE_SECONDS": "1",
     "CANARY_OFFSET_BPS": "100",  # far enough from the bid that neither run fills within the test
     "UNIVERSE_SYMBOLS": "BTCTRY",
-    # The 3 s freeze spans 2-3 wall-clock cycles live (3 on a loaded machine) but is cut on virtual boundaries in
-    # replay, so a stale *streak* escalation could differ by one cycle. This test compares the guard's decisions;
-    # the supervisor's streak escalation has tests of its own.
+    # The freeze spans two or more wall-clock cycles live (more on a loaded machine) but is cut on virtual
+    # boundaries in replay, so a stale *streak* escalation could differ by one cycle. This test compares the
+    # guard's decisions; the supervisor's streak escalation has tests of its own.
     "SAFE_MODE_STALE_CYCLES": "50",
 }
 CYCLES = 9
@@ -105,20 +105,22 @@ def test_replay_of_a_recording_decides_like_the_live_run(
             [sys.executable, "-m", "btcbot", "run", "--loop", "--max-cycles", str(CYCLES)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        def progress() -> list[str]:
+            assert live.poll() is None, live.communicate()
+            return recorded_reason_codes(live_db)
+
         try:
-            deadline = time.monotonic() + 30
-            while not live_db.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(3.5)
+            # Paced by what the live run has decided, never by guessed durations: trade first, then freeze the
+            # market until the guard has called it stale for two cycles (a gap the replay's cycles cannot miss).
+            wait_until(lambda: "order:submitted" in progress(), what="the live run places its order")
             _faults(sim.rest_url, freeze_market_data=True)
-            time.sleep(3.0)
+            wait_until(lambda: progress().count("market_data:stale") >= 2, what="two stale cycles", interval_s=0.1)
             _faults(sim.rest_url, freeze_market_data=False)
             out, err = live.communicate(timeout=60)
         finally:
             if live.poll() is None:
                 live.kill()
                 live.wait()
-            time.sleep(0.5)
             stop.set()
             rec.join(10)
     assert live.returncode in (0, 1), err[-2000:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from decimal import Decimal
 
 import pytest
@@ -16,6 +15,7 @@ from btcbot.domain.orders import OrderIntent, OrderSide, VenueOrderStatus, owned
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.runtime.session import RuntimeOptions
 from btcbot.strategies.canary import CanaryStrategy
+from btcbot.testing.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -38,72 +38,77 @@ def test_a_dry_run_loop_records_every_cycle_and_writes_nothing(harness):
     assert harness.no_actor_threads()
 
 
-def test_b_no_write_unless_fully_armed(harness):
-    gates = ("live_trading", "live_trading_ack", "dry_run", "kill_switch", "safe_mode")
-    armed_value = {
-        "live_trading": True,
-        "live_trading_ack": "I_UNDERSTAND",
-        "dry_run": False,
-        "kill_switch": False,
-        "safe_mode": False,
-    }
-    safe_value = {
-        "live_trading": False,
-        "live_trading_ack": "",
-        "dry_run": True,
-        "kill_switch": True,
-        "safe_mode": True,
-    }
-    combos = []
-    for bits in itertools.product((True, False), repeat=5):
-        values = {g: (armed_value[g] if armed else safe_value[g]) for g, armed in zip(gates, bits, strict=True)}
-        combos.append((values, not all(bits)))  # cli --dry-run only when the env is otherwise fully armed
-    combos = [(v, False) for v, partial in combos if partial] + [(armed_value, True)]
-    assert len(combos) == 32
-    for i, (values, cli_dry_run) in enumerate(combos):
-        settings = harness.settings(state_db_path=harness.tmp_path / f"s{i}.db", **values)
-        run = harness.run(settings, RuntimeOptions(max_cycles=1, cycle_seconds=0.05), cli_dry_run=cli_dry_run)
-        assert not run.gate.live
-        codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY'")]
-        # The kill switch heads the record only where it is what holds back a process with write authority; an
-        # observe-only run shows what it would have sent, the kill switch among its arm reasons.
-        ks_blocks = values["kill_switch"] and run.gate.decision.protective_cancel_allowed
-        assert codes == [rc.KILL_SWITCH_IDLE if ks_blocks else rc.DRY_RUN_WOULD_SUBMIT], (values, codes)
-        assert harness.writes() == [], values
+GATES = ("live_trading", "live_trading_ack", "dry_run", "kill_switch", "safe_mode")
+ARMED_VALUE = {"live_trading": True, "live_trading_ack": "I_UNDERSTAND", "dry_run": False, "kill_switch": False,
+               "safe_mode": False}  # fmt: skip
+SAFE_VALUE = {"live_trading": False, "live_trading_ack": "", "dry_run": True, "kill_switch": True, "safe_mode": True}
 
 
-def test_c_armed_canary_once_places_one_order_and_cancels_it_at_ttl(harness):
-    settings = harness.armed(ttl_seconds=30)
+def _gate_combinations() -> list[object]:
+    """All 2^5 settings of the env gates, one test each (they spread over the workers). The one fully armed env
+    runs with the CLI's --dry-run, the last gate that can still hold it back."""
+    cases = []
+    for bits in itertools.product((True, False), repeat=len(GATES)):
+        values = {g: (ARMED_VALUE[g] if armed else SAFE_VALUE[g]) for g, armed in zip(GATES, bits, strict=True)}
+        label = "+".join(g for g, armed in zip(GATES, bits, strict=True) if armed) or "none"
+        cli_dry_run = all(bits)
+        cases.append(pytest.param(values, cli_dry_run, id=f"armed={label}" + ("+cli_dry_run" if cli_dry_run else "")))
+    return cases
+
+
+GATE_COMBINATIONS = _gate_combinations()
+
+
+def test_b_covers_every_gate_combination():
+    assert len({tuple(p.values[0].items()) for p in GATE_COMBINATIONS}) == len(GATE_COMBINATIONS) == 32
+
+
+@pytest.mark.parametrize(("values", "cli_dry_run"), GATE_COMBINATIONS)
+def test_b_no_write_unless_fully_armed(harness, values, cli_dry_run):
+    settings = harness.settings(**values)
+    run = harness.run(settings, RuntimeOptions(max_cycles=1, cycle_seconds=0.05), cli_dry_run=cli_dry_run)
+    assert not run.gate.live
+    codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY'")]
+    # The kill switch heads the record only where it is what holds back a process with write authority; an
+    # observe-only run shows what it would have sent, the kill switch among its arm reasons.
+    ks_blocks = values["kill_switch"] and run.gate.decision.protective_cancel_allowed
+    assert codes == [rc.KILL_SWITCH_IDLE if ks_blocks else rc.DRY_RUN_WOULD_SUBMIT], codes
+    assert harness.writes() == []
+
+
+def test_c_armed_canary_once_places_one_order_and_cancels_it_at_ttl(vharness):
+    # Virtual time: the simulator stamps its request log with the session's clock, so the TTL is exact here
+    # however slowly the machine runs (on wall time the decision-to-POST delay would eat into it).
+    settings = vharness.armed(ttl_seconds=30)
     strategy = CanaryStrategy.from_params(
         notional_try=Decimal(150), offset_bps=settings.canary_offset_bps, first_cycle_only=True
     )
     options = RuntimeOptions(command="canary_once", max_cycles=40, cycle_seconds=0.1, ttl_seconds=1, until_idle=True)
-    started = time.monotonic()
-    run = harness.run(settings, options, strategy=strategy)
+    run = vharness.run(settings, options, strategy=strategy)
     assert run.result.exit_code == 0, run.result.summary.lines()
-    writes = harness.writes()
+    writes = vharness.writes()
     assert [w["method"] for w in writes] == ["POST", "DELETE"]
-    # Cancelled at its TTL (counted from the decision, a few ms before the POST was logged), not before.
-    assert writes[1]["ts_ms"] - writes[0]["ts_ms"] >= 900
-    assert time.monotonic() - started < 10
+    # Cancelled at its TTL, not before, and by the first cycle past it.
+    assert 1000 <= writes[1]["ts_ms"] - writes[0]["ts_ms"] <= 1000 + 100
+    assert run.result.summary.cycles < options.max_cycles  # it ended once idle, not by running out of cycles
     orders = run.rows("SELECT client_order_id, exchange_order_id, status, ttl_seconds FROM orders")
     assert len(orders) == 1 and orders[0][2] == "CANCELLED" and orders[0][3] == 1
-    venue = [o for o in harness.venue_orders(settings) if o.client_order_id == orders[0][0]]
+    venue = [o for o in vharness.venue_orders(settings) if o.client_order_id == orders[0][0]]
     assert len(venue) == 1 and venue[0].exchange_order_id == orders[0][1]
     assert venue[0].status is VenueOrderStatus.CANCELED
     s = run.result.summary
     assert (s.placed, s.acknowledged, s.cancelled, s.filled, s.rejected, s.unknown) == (1, 1, 1, 0, 0, 0)
-    assert harness.no_actor_threads()
+    assert vharness.no_actor_threads()
 
 
-def test_d_frozen_market_data_blocks_as_stale(harness):
-    settings = harness.armed(max_market_data_age_ms=300)
-    harness.faults(freeze_market_data=True)
-    time.sleep(0.5)  # the venue's timestamps must age past MAX_MARKET_DATA_AGE_MS in real time
-    run = harness.run(settings, RuntimeOptions(max_cycles=2, cycle_seconds=0.05))
+def test_d_frozen_market_data_blocks_as_stale(vharness, vclock):
+    settings = vharness.armed(max_market_data_age_ms=300)
+    vharness.faults(freeze_market_data=True)
+    vclock.advance_ms(500)  # the venue's frozen book is now older than MAX_MARKET_DATA_AGE_MS
+    run = vharness.run(settings, RuntimeOptions(max_cycles=2, cycle_seconds=0.05))
     codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions ORDER BY cycle_id")]
     assert codes == [rc.MARKET_DATA_STALE] * 2
-    assert harness.writes() == []
+    assert vharness.writes() == []
 
 
 def test_d_crossed_book_blocks_as_invalid(harness):
@@ -249,10 +254,10 @@ def test_fill_is_recorded_with_fills_and_balance_snapshots_on_restart(harness):
     # The market falls through the resting buy: the simulator's liquidity sells into it.
     requests.post(f"{harness.sim.rest_url}/sim/market", json={"symbol": "BTCTRY", "mid": str(price * Decimal("0.9"))},
                   timeout=5).raise_for_status()  # fmt: skip
-    deadline = time.monotonic() + 5
-    while not [o for o in harness.venue_orders(settings) if o.client_order_id == cid and o.filled_quantity > 0]:
-        assert time.monotonic() < deadline, "the simulator never filled the canary"
-        time.sleep(0.05)
+    wait_until(
+        lambda: [o for o in harness.venue_orders(settings) if o.client_order_id == cid and o.filled_quantity > 0],
+        what="the simulator fills the canary",
+    )
     second = harness.run(settings, RuntimeOptions(command="canary_loop", max_cycles=1, cycle_seconds=0.05))
     status = second.rows("SELECT status, filled_quantity FROM orders WHERE client_order_id = ?", [cid])
     assert status[0][0] in ("FILLED", "PARTIAL") and status[0][1] > 0

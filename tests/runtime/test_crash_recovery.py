@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from btcbot.domain.orders import OrderIntent, OrderSide, client_order_id
 from btcbot.exchange.btcturk import BtcturkExchange
 from btcbot.storage import StateStore, open_reader
 from btcbot.storage.intent_journal import find_journals, read_journal
+from btcbot.testing.waiting import recorded_reason_codes, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -76,17 +76,21 @@ def _posts(harness) -> list[dict]:
     return [w for w in harness.writes() if w["method"] == "POST"]
 
 
+def _wait_for_post(harness, proc: subprocess.Popen[str]) -> None:
+    def posted() -> bool:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        return bool(_posts(harness))
+
+    wait_until(posted, what="the run submits its order", interval_s=0.05)
+
+
 def test_g_sigkill_mid_submit_then_restart_never_duplicates(harness):
     env = _env(harness)
     settings = harness.armed(ttl_seconds=60)
     harness.faults(drop_order_response=True)  # the submit is booked, and its answer never comes
     proc = _canary(env, max_cycles=50)
     try:
-        deadline = time.monotonic() + 20
-        while not _posts(harness):
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the first run never submitted"
-            time.sleep(0.05)
+        _wait_for_post(harness, proc)
         proc.send_signal(signal.SIGKILL)  # mid-submit: the order is booked, the client still waits
         proc.wait(timeout=10)
     finally:
@@ -160,12 +164,11 @@ def test_sigterm_finishes_the_step_cancels_open_orders_and_exits_130(harness):
     settings = harness.armed(ttl_seconds=60)
     proc = _canary(env, max_cycles=500)
     try:
-        deadline = time.monotonic() + 20
-        while not _posts(harness):
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "the run never submitted"
-            time.sleep(0.05)
-        time.sleep(0.3)  # a few more cycles with the order resting
+        _wait_for_post(harness, proc)
+        wait_until(
+            lambda: recorded_reason_codes(settings.state_db_path).count(rc.STRATEGY_ORDER_ACTIVE) >= 2,
+            what="two more cycles with the order resting",
+        )
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:

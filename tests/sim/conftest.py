@@ -17,6 +17,7 @@ import requests
 import websocket
 
 from btcbot.sim import Simulator, signed_headers
+from btcbot.testing.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "btcturk"
 
@@ -121,13 +122,12 @@ class Api:
         data: dict[str, Any] = resp.json()["data"]
         return data
 
-    def wait_order_status(self, order_id: int, status: str, timeout_s: float = 5.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while True:
+    def wait_order_status(self, order_id: int, status: str) -> dict[str, Any]:
+        def row_in_status() -> dict[str, Any] | None:
             row: dict[str, Any] = self.pget(f"/api/v1/order/{order_id}").json()["data"]
-            if row["status"] == status or time.monotonic() > deadline:
-                return row
-            time.sleep(0.01)
+            return row if row["status"] == status else None
+
+        return wait_until(row_in_status, what=f"order {order_id} reaches {status}")
 
 
 class Ws:
@@ -140,14 +140,15 @@ class Ws:
     def recv(self) -> Any:
         return json.loads(self.conn.recv())
 
-    def recv_type(self, model: int, timeout_s: float = 5.0) -> Any:
-        """Next frame of the given model type, skipping others."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+    def recv_type(self, model: int, max_skipped: int = 500) -> Any:
+        """Next frame of the given model type, skipping others (bounded by count: ``recv`` has its own timeout)."""
+        skipped = []
+        while len(skipped) < max_skipped:
             frame = self.recv()
             if frame[0] == model:
                 return frame
-        raise AssertionError(f"no frame of type {model} within {timeout_s}s")
+            skipped.append(frame[0])
+        raise AssertionError(f"no frame of type {model} among {max_skipped}: {skipped[:20]}...")
 
     def subscribe(self, channel: str, event: str, join: bool = True) -> Any:
         self.send([151, {"type": 151, "channel": channel, "event": event, "join": join}])

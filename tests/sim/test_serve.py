@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 import requests
 
 from btcbot.errors import UsageError
 from btcbot.sim import DEMO_API_KEY, DEMO_API_SECRET, Simulator
+from btcbot.testing.waiting import wait_until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -95,10 +95,7 @@ def test_automatic_market_clock_moves_prices():
     with Simulator(seed=2, market_tick_ms=5) as sim, requests.Session() as s:
         s.trust_env = False
         first = sim.state()["ticks"]
-        deadline = time.monotonic() + 5
-        while sim.state()["ticks"] < first + 5:
-            assert time.monotonic() < deadline
-            threading.Event().wait(0.01)
+        wait_until(lambda: sim.state()["ticks"] >= first + 5, what="five ticks of the market clock")
         assert s.get(sim.rest_url + "/api/v2/orderbook?pairSymbol=BTCTRY", timeout=5).status_code == 200
 
 

@@ -82,9 +82,9 @@ def test_book_rebuilt_from_431_and_432_equals_rest_book(api, ws_factory, shape):
         else:
             api.control("/sim/tick", {"n": 1 + step % 2})
         expected = _rest_view(api)
-        deadline = time.monotonic() + 5
-        while book != expected:
-            assert time.monotonic() < deadline, "WS book did not converge to the REST book"
+        for _ in range(20):  # a step moves the book once or twice; a 432 per change
+            if book == expected:
+                break
             frame = ws.recv_type(432)
             shape(frame, "ws_432.json")
             assert frame[1]["CS"] == cs + 1, "CS must rise by exactly 1 per 432"
@@ -148,9 +148,8 @@ def test_private_events_insert_match_update_delete(api, ws_factory, sim, shape):
     shape(trade, "ws_423.json")
     # Our own buy is filled first by the market's quote, then crosses our own sell (a self-trade).
     frames = [match, trade]
-    deadline = time.monotonic() + 5
     while not any(f[0] == 453 and f[1]["id"] == sell["id"] for f in frames):
-        assert time.monotonic() < deadline
+        assert len(frames) < 50, [f[0] for f in frames]
         frames.append(ws.recv())
     update = next(f for f in frames if f[0] == 453 and f[1]["id"] == sell["id"])
     shape([451, update[1]], "ws_451.json")  # 451, 452 and 453 share one model
@@ -204,10 +203,10 @@ def test_a_reader_that_falls_behind_never_stalls_the_market(api, ws_factory):
     ws.recv()
     for channel in ("orderbook", "obdiff", "ticker", "trade"):
         ws.send([151, {"type": 151, "channel": channel, "event": "BTCTRY", "join": True}])
-    t0 = time.monotonic()
     for _ in range(20):
-        api.control("/sim/tick", {"n": 10})  # the socket is not being read meanwhile
-    assert time.monotonic() - t0 < 10
+        # The socket is not being read meanwhile; a market stalled behind it would leave these calls unanswered
+        # (and the client's read timeout would fail the test).
+        api.control("/sim/tick", {"n": 10})
     assert api.control("/sim/state")["ticks"] == 200
     assert ws.recv_type(100)[1]["ok"] is True  # everything is still delivered, in order
 
