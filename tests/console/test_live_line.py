@@ -12,6 +12,7 @@ from rich.console import Console
 
 from btcbot.console.live_line import LiveLine, panel, plain_line
 from btcbot.runtime.cycle_view import CycleView, SymbolView
+from btcbot.testing.waiting import WEDGED_AFTER_S, wait_until
 
 KEYS = [
     "cycle",
@@ -147,13 +148,15 @@ def test_a_blocked_display_never_holds_up_the_caller() -> None:
     line = LiveLine(stream, max_pending=2, close_timeout_s=0.05)
     with line:
         line.show(view(1))
-        assert stream.entered.wait(5)  # the renderer is now stuck inside write()
+        assert stream.entered.wait(WEDGED_AFTER_S)  # the renderer is now stuck inside write()
         for n in range(2, 10):
             line.show(view(n))  # returns at once: queued, then dropped once the queue is full
+    # Leaving the block closed the line without waiting for the stuck display (past its short close timeout).
     assert line.dropped == 6  # two waited in the queue, the rest were dropped and counted
     stream.release.set()
+    wait_until(lambda: len(stream.getvalue().splitlines()) == 3, what="the queued views, once the display unblocks")
     line.close()
-    assert not [t for t in threading.enumerate() if t.name == "btcbot-live-line"]
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name == "btcbot-live-line"], what="the renderer ends")
     assert [parse(x)["cycle"] for x in stream.getvalue().splitlines()] == ["1/10", "2/10", "3/10"]
 
 

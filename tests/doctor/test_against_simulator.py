@@ -44,7 +44,8 @@ def test_clock_offset_follows_the_simulated_skew(
     )
     by = {c.name: c for c in network_checks(probe_exchange(settings), settings, live_intended=True)}
     assert by["clock_offset"].status is expected
-    assert abs(by["clock_offset"].details["offset_ms"] - skew_ms) < 300
+    offset = by["clock_offset"].details
+    assert abs(offset["offset_ms"] - skew_ms) <= offset["rtt_ms"] / 2 + 1  # half the round trip, however slow
     assert by["exchange_connectivity"].status is Status.PASS
     assert by["symbols_tradable"].status is Status.PASS
     assert by["min_order_notional"].status is Status.PASS

@@ -15,6 +15,7 @@ from btcbot.doctor.network import ExchangeFacts
 from btcbot.doctor.render import render_json, render_text
 from btcbot.doctor.runner import DoctorOptions, run_checks
 from btcbot.settings import Settings
+from btcbot.testing.waiting import WEDGED_AFTER_S
 
 NAMES = [
     "config",
@@ -107,7 +108,7 @@ def test_doctor_reads_while_another_connection_briefly_holds_the_db(
     release.start()
     try:
         report = run_checks(
-            settings, None, DoctorOptions("24h", 86400, reader_timeout_s=5.0), probe=lambda s: kit.facts()
+            settings, None, DoctorOptions("24h", 86400, reader_timeout_s=WEDGED_AFTER_S), probe=lambda s: kit.facts()
         )
     finally:
         release.join()

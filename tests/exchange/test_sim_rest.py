@@ -50,7 +50,7 @@ def ex(fresh_sim: Any, sleeps: Any) -> Iterator[BtcturkExchange]:
         fresh_sim.rest_url,
         api_key=fresh_sim.api_key,
         api_secret=fresh_sim.api_secret,
-        read_timeout_s=0.5,
+        read_timeout_s=WEDGED_AFTER_S,  # every answer the simulator means to give arrives, however loaded the machine
         retry=RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.002, max_retry_after_s=0.5, sleep=sleeps),
     )
     exchange = BtcturkExchange(http, owns_http=True)
@@ -138,8 +138,16 @@ def test_dropped_order_response_is_outcome_unknown_then_reconciled(
     gate = fx.armed_gate()
     intent = _passive_buy(ex, "dropped")
     fresh_sim.set_faults(drop_order_response=True)
-    with pytest.raises(OutcomeUnknown, match="reconcile"):
-        ex.submit_order(intent, gate.submit_token())
+    # Only the dropped answer times out: this submit goes through a client that gives up after 0.5 s.
+    impatient = BtcturkHttp(
+        fresh_sim.rest_url, api_key=fresh_sim.api_key, api_secret=fresh_sim.api_secret, read_timeout_s=0.5
+    )
+    writer = BtcturkExchange(impatient, owns_http=True)
+    try:
+        with pytest.raises(OutcomeUnknown, match="reconcile"):
+            writer.submit_order(intent, gate.submit_token())
+    finally:
+        writer.close()
     fresh_sim.set_faults(drop_order_response=False)
     assert len(_order_writes(fresh_sim)) == 1  # never retried
     found = ex.find_order_by_client_id("BTCTRY", intent.client_order_id)
@@ -219,11 +227,13 @@ def test_not_armed_sends_nothing(ex: BtcturkExchange, fresh_sim: Any, fx: Any) -
 
 
 def test_clock_skew_measured_and_breaks_auth(ex: BtcturkExchange, fresh_sim: Any) -> None:
+    # The venue reads its clock somewhere inside the round trip: the estimate is off by at most half of it (and a
+    # millisecond of rounding), however long a loaded machine makes the trip.
     calm = measure_clock_offset(ex.http, samples=3)
-    assert abs(calm.offset_ms) < 50 and not calm.threatens_stamp_window()
+    assert abs(calm.offset_ms) <= calm.rtt_ms / 2 + 1 and not calm.threatens_stamp_window()
     fresh_sim.set_faults(clock_skew_ms=7000)
     skewed = measure_clock_offset(ex.http, samples=3)
-    assert abs(skewed.offset_ms - 7000) < 50 and skewed.rtt_ms >= 0
+    assert abs(skewed.offset_ms - 7000) <= skewed.rtt_ms / 2 + 1 and skewed.rtt_ms >= 0
     assert skewed.threatens_stamp_window()
     with pytest.raises(AuthenticationError, match="clock"):
         ex.balances()

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from btcbot.arming import ArmingGate
+from btcbot.arming import ArmingGate, WriteToken
 from btcbot.domain.clock import Clock, SystemClock, VirtualClock
-from btcbot.domain.orders import VenueOrder
+from btcbot.domain.orders import OrderIntent, SubmitAck, VenueOrder
 from btcbot.exchange.btcturk import BtcturkExchange, BtcturkHttp, build_market_data
 from btcbot.exchange.btcturk.limiter import RateLimiter
 from btcbot.exchange.btcturk.rest_md import RestMarketData
@@ -106,6 +106,23 @@ class SessionRun:
         return self.store.query(sql, params or [])
 
 
+class _SubmitsElsewhere:
+    """The order gateway, except that submits go through ``submits`` (a client with its own read timeout)."""
+
+    def __init__(self, gateway: BtcturkExchange, submits: BtcturkExchange) -> None:
+        self._gateway = gateway
+        self._submits = submits
+
+    def submit_order(self, intent: OrderIntent, token: WriteToken) -> SubmitAck:
+        return self._submits.submit_order(intent, token)
+
+    def cancel_order(self, exchange_order_id: int, token: WriteToken) -> None:
+        self._gateway.cancel_order(exchange_order_id, token)
+
+    def close(self) -> None:
+        self._submits.close()
+
+
 def run_against(
     sim: Simulator,
     settings: Settings,
@@ -113,7 +130,8 @@ def run_against(
     *,
     strategy: AnyStrategy | None = None,
     cli_dry_run: bool = False,
-    read_timeout_s: float = 2.0,
+    read_timeout_s: float = 10.0,
+    submit_timeout_s: float | None = None,
     reader_wrapper: Any = None,
     gateway_base_url: str | None = None,
     clock: VirtualClock | None = None,
@@ -124,22 +142,34 @@ def run_against(
     ``gateway_base_url`` sends the order writes elsewhere (e.g. a port nothing listens on) while reads and
     market data still come from the simulator.
 
+    ``submit_timeout_s`` is how long a submit waits for its answer (one the simulator drops costs this much).
+    Every other request keeps ``read_timeout_s``, far above what a loaded machine needs, so only the dropped
+    answer ever times out.
+
     With ``clock`` (the simulator's own, see ``vsim``) everything runs on virtual time over REST market data.
     """
     gate = ArmingGate.from_settings(settings, cli_dry_run=cli_dry_run)
     store = StateStore(settings.state_db_path)
     store.migrate()
     session_clock: Clock = clock or SystemClock()
-    if clock is not None:
-        http = virtual_http(settings, clock, read_timeout_s)
-        md: Any = RestMarketData(http, settings.universe_symbols, clock=clock)
-    else:
-        http = BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)
-        md = build_market_data(settings, http)
+
+    def client(timeout_s: float) -> BtcturkHttp:
+        if clock is not None:
+            return virtual_http(settings, clock, timeout_s)
+        return BtcturkHttp.from_settings(settings, read_timeout_s=timeout_s)
+
+    http = client(read_timeout_s)
+    md: Any = (
+        RestMarketData(http, settings.universe_symbols, clock=clock)
+        if clock is not None
+        else build_market_data(settings, http)
+    )
     exchange = BtcturkExchange(http, owns_http=True)
     reader = reader_wrapper(exchange) if reader_wrapper else exchange
-    gateway = exchange
-    if gateway_base_url is not None:
+    gateway: Any = exchange
+    if submit_timeout_s is not None:
+        gateway = _SubmitsElsewhere(exchange, BtcturkExchange(client(submit_timeout_s), owns_http=True))
+    elif gateway_base_url is not None:
         writes = BtcturkHttp(
             gateway_base_url,
             api_key=settings.btcturk_api_key,
@@ -199,7 +229,7 @@ class Harness:
     def run(self, settings: Settings, options: RuntimeOptions, **kwargs: Any) -> SessionRun:
         return run_against(self.sim, settings, options, clock=self.clock, **kwargs)
 
-    def http(self, settings: Settings, read_timeout_s: float = 2.0) -> BtcturkHttp:
+    def http(self, settings: Settings, read_timeout_s: float = 10.0) -> BtcturkHttp:
         if self.clock is not None:
             return virtual_http(settings, self.clock, read_timeout_s)
         return BtcturkHttp.from_settings(settings, read_timeout_s=read_timeout_s)

@@ -151,7 +151,7 @@ def test_e_dropped_response_is_unknown_blocks_symbol_and_is_resolved_without_dup
     settings = harness.armed(ttl_seconds=30)
     harness.faults(drop_order_response=True)
     options = RuntimeOptions(command="canary_loop", max_cycles=5, cycle_seconds=0.05, cancel_on_exit=False)
-    run = harness.run(settings, options, read_timeout_s=0.5, reader_wrapper=lambda ex: _LaggingHistory(ex, 2))
+    run = harness.run(settings, options, submit_timeout_s=0.5, reader_wrapper=lambda ex: _LaggingHistory(ex, 2))
     codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions ORDER BY cycle_id")]
     assert codes[0] == rc.ORDER_UNKNOWN
     assert rc.RISK_UNKNOWN_ORDER in codes[1:3]

@@ -16,6 +16,7 @@ from btcbot.settings import Settings
 from btcbot.storage import StateStore
 from btcbot.strategies.canary import CanaryStrategy
 from btcbot.testing.runtime_fakes import FakeVenue
+from btcbot.testing.waiting import WEDGED_AFTER_S, wait_until
 
 ARMED = {
     "live_trading": True,
@@ -175,9 +176,18 @@ def test_armed_canary_once_that_cannot_place_is_an_anomaly(tmp_path):
 
 def test_a_stuck_graph_latches_safe_mode_and_stops_non_zero(tmp_path):
     deps, _, store = make(tmp_path)
+    # The hang lasts until the runtime has given up on the cycle, however late that is on a loaded machine.
+    release = threading.Event()
+
+    def release_once_latched() -> None:
+        wait_until(lambda: deps.gate.safe_mode_cause, what="the cycle timeout")
+        release.set()
+
+    threading.Thread(target=release_once_latched, daemon=True).start()
     # The timeout applies to start-up and cycle 1 too: it leaves them room on a loaded machine.
     opts = RuntimeOptions(max_cycles=5, cycle_seconds=0.01, cycle_timeout_s=2.0,
-                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=2.5))  # fmt: skip
+                          fault=FaultPlan(actor="risk_gate", phase="hang", cycle_id=2, hang_s=WEDGED_AFTER_S,
+                                          release=release))  # fmt: skip
     result = run_session(opts, deps)
     assert result.exit_code == 1 and result.summary.cycles == 1
     assert deps.gate.safe_mode_cause == "cycle_timeout"

@@ -252,7 +252,7 @@ def test_dropped_answer_and_lagging_views_one_post_never_two_open_resolved_once_
     stop = StopControl()
     options = RuntimeOptions(command="canary_loop", max_cycles=400, cycle_seconds=0.05, ttl_seconds=1)
     run = harness.run(
-        settings, options, read_timeout_s=0.5, stop=stop, reader_wrapper=lambda ex: _StopWhenSettled(ex, stop)
+        settings, options, submit_timeout_s=0.5, stop=stop, reader_wrapper=lambda ex: _StopWhenSettled(ex, stop)
     )
 
     posts = [w for w in harness.writes() if w["method"] == "POST"]
@@ -281,7 +281,7 @@ def test_an_unknown_the_venue_never_shows_ends_the_run_naming_it_and_the_next_ac
     harness.faults(drop_order_response=True, order_view_lag_ms=600_000)  # the views never catch up
     settings = harness.armed(ttl_seconds=30, unknown_order_max_age_seconds=3)
     options = RuntimeOptions(command="canary_loop", max_cycles=600, cycle_seconds=0.05, ttl_seconds=1)
-    run = harness.run(settings, options, read_timeout_s=0.5)
+    run = harness.run(settings, options, submit_timeout_s=0.5)
 
     assert run.result.summary.cycles < 600  # ended by the latch, not by running out of cycles
     assert run.gate.safe_mode_cause == "unknown_order_unresolved"

@@ -28,7 +28,8 @@ class InjectedFault(RuntimeError):
 class FaultPlan:
     """Test/demo only: make ``actor`` raise in ``phase`` (``receive`` on ``cycle_id``, or ``start``).
 
-    ``phase="hang"`` instead stalls the actor for ``hang_s`` seconds on ``cycle_id`` (a stuck graph).
+    ``phase="hang"`` instead stalls the actor for ``hang_s`` seconds on ``cycle_id`` (a stuck graph), or until
+    ``release`` is set: a test ends the hang once the runtime has seen it, instead of racing a guessed duration.
 
     Reachable only through ``RuntimeOptions.fault`` in Python; no setting, variable or CLI flag sets it.
     """
@@ -38,6 +39,7 @@ class FaultPlan:
     cycle_id: int | None = None
     times: int = 1
     hang_s: float = 0.0
+    release: threading.Event | None = None
 
 
 class FaultInjector:
@@ -57,7 +59,7 @@ class FaultInjector:
                 return
             self._left -= 1
         if phase == "hang":
-            threading.Event().wait(plan.hang_s)
+            (plan.release or threading.Event()).wait(plan.hang_s)
             return
         raise InjectedFault(f"injected fault in {actor} ({phase})")
 
