@@ -198,14 +198,6 @@ def run_against(
     return SessionRun(result, store, gate)
 
 
-def venue_orders(settings: Settings, symbol: str = "BTCTRY") -> list[VenueOrder]:
-    ex = BtcturkExchange.from_settings(settings)
-    try:
-        return ex.all_orders(symbol, start_ms=0)
-    finally:
-        ex.close()
-
-
 def no_actor_threads() -> bool:
     return not [t for t in threading.enumerate() if "Actor" in t.name and t.is_alive()]
 
@@ -241,7 +233,11 @@ class Harness:
         set_faults(self.sim, **faults)
 
     def venue_orders(self, settings: Settings, symbol: str = "BTCTRY") -> list[VenueOrder]:
-        return venue_orders(settings, symbol)
+        ex = BtcturkExchange(self.http(settings), owns_http=True)  # signed on the simulator's clock
+        try:
+            return ex.all_orders(symbol, start_ms=0)
+        finally:
+            ex.close()
 
     @staticmethod
     def no_actor_threads() -> bool:

@@ -165,8 +165,8 @@ def test_e_dropped_response_is_unknown_blocks_symbol_and_is_resolved_without_dup
     assert run.result.exit_code == 1  # an UNKNOWN is an anomaly the operator must hear about
 
 
-def test_f_actor_failure_latches_safe_mode_and_cancels_still_work(harness):
-    settings = harness.armed()
+def test_f_actor_failure_latches_safe_mode_and_cancels_still_work(vharness):
+    settings = vharness.armed()
     options = RuntimeOptions(
         command="canary_loop",
         max_cycles=16,
@@ -174,7 +174,7 @@ def test_f_actor_failure_latches_safe_mode_and_cancels_still_work(harness):
         ttl_seconds=1,
         fault=FaultPlan(actor="strategy", phase="receive", cycle_id=3),
     )
-    run = harness.run(settings, options)
+    run = vharness.run(settings, options)
     assert run.gate.safe_mode_cause == "actor_failure:strategy"
     esc = run.rows("SELECT reason_code, details FROM decisions WHERE symbol = '*'")
     assert esc and esc[0][0] == rc.SUPERVISOR_SAFE_MODE and json.loads(esc[0][1])["cause"] == "actor_failure:strategy"
@@ -186,10 +186,10 @@ def test_f_actor_failure_latches_safe_mode_and_cancels_still_work(harness):
     codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY' ORDER BY cycle_id")]
     assert codes[0] == rc.ORDER_SUBMITTED and codes[2] == rc.SUPERVISOR_CYCLE_ABORTED
     assert rc.ORDER_TTL_CANCEL in codes[3:] and codes[-1] == rc.RISK_SAFE_MODE
-    assert [w["method"] for w in harness.writes()] == ["POST", "DELETE"]  # no new order; the cancel went out
+    assert [w["method"] for w in vharness.writes()] == ["POST", "DELETE"]  # no new order; the cancel went out
     assert run.rows("SELECT status FROM orders") == [("CANCELLED",)]
     assert run.result.exit_code == 1
-    assert harness.no_actor_threads()
+    assert vharness.no_actor_threads()
 
 
 def test_h_second_instance_on_same_scope_is_refused(harness, capsys):

@@ -212,12 +212,13 @@ class _FailingOpenOrders:
         return getattr(self._inner, name)
 
 
-def test_live_never_decides_before_the_venue_was_read(harness: Any) -> None:
-    s = _instance(harness, "host-a")
-    down = harness.run(s, _loop(), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=10**6))
+def test_live_never_decides_before_the_venue_was_read(vharness: Any) -> None:
+    # Virtual time: the start-up check's retry backoff advances the clock instead of sleeping.
+    s = _instance(vharness, "host-a")
+    down = vharness.run(s, _loop(), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=10**6))
     assert down.result.exit_code == 1 and down.result.summary.cycles == 0
     assert any("start-up venue check failed" in a.detail for a in down.result.summary.anomalies)
     assert any(a.kind == "reconcile_failing" for a in down.result.summary.anomalies)
-    assert _posts(harness) == []
-    blip = harness.run(s, _loop(max_cycles=1), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=1))
-    assert blip.result.summary.cycles == 1 and len(_posts(harness)) == 1  # a transient failure is retried
+    assert _posts(vharness) == []
+    blip = vharness.run(s, _loop(max_cycles=1), reader_wrapper=lambda ex: _FailingOpenOrders(ex, failures=1))
+    assert blip.result.summary.cycles == 1 and len(_posts(vharness)) == 1  # a transient failure is retried

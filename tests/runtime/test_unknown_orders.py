@@ -241,26 +241,26 @@ class _StopWhenSettled:
 
 
 @pytest.mark.integration
-def test_dropped_answer_and_lagging_views_one_post_never_two_open_resolved_once_the_view_catches_up(harness):
+def test_dropped_answer_and_lagging_views_one_post_never_two_open_resolved_once_the_view_catches_up(vharness):
     lag_ms = 3000  # several seconds: longer than any "not found for a while, so never sent" guess would wait
-    watch = _OpenOrderWatch(harness.sim.user_id)
-    harness.sim.core.engine.subscribe(watch)
-    harness.faults(drop_order_response=True, order_view_lag_ms=lag_ms)
-    settings = harness.armed(ttl_seconds=30)
+    watch = _OpenOrderWatch(vharness.sim.user_id)
+    vharness.sim.core.engine.subscribe(watch)
+    vharness.faults(drop_order_response=True, order_view_lag_ms=lag_ms)
+    settings = vharness.armed(ttl_seconds=30)
     # The canary loop places again as soon as its order is settled; the run stops once the venue shows the first
     # order final (cancelled at its 1 s TTL, or filled), so any second submit would have happened by then.
     stop = StopControl()
     options = RuntimeOptions(command="canary_loop", max_cycles=400, cycle_seconds=0.05, ttl_seconds=1)
-    run = harness.run(
+    run = vharness.run(
         settings, options, submit_timeout_s=0.5, stop=stop, reader_wrapper=lambda ex: _StopWhenSettled(ex, stop)
     )
 
-    posts = [w for w in harness.writes() if w["method"] == "POST"]
+    posts = [w for w in vharness.writes() if w["method"] == "POST"]
     assert len(posts) == 1 and posts[0]["status"] == 0  # one submit, whose answer never came
     assert watch.most == 1  # never two orders open at the venue at once
     [(cid, xid, status)] = run.rows("SELECT client_order_id, exchange_order_id, status FROM orders")
     assert status in ("CANCELLED", "FILLED")  # resolved, then cancelled at its TTL (or filled meanwhile)
-    [venue] = [o for o in harness.venue_orders(settings) if o.client_order_id == cid]
+    [venue] = [o for o in vharness.venue_orders(settings) if o.client_order_id == cid]
     assert venue.exchange_order_id == xid
     events = run.rows("SELECT event, epoch_ms(ts) FROM order_events ORDER BY ts")
     assert [e for e, _ in events][:2] == ["intent", "unknown"]
@@ -271,21 +271,21 @@ def test_dropped_answer_and_lagging_views_one_post_never_two_open_resolved_once_
     s = run.result.summary
     assert (s.placed, s.unknown, s.unknown_resolved, s.unknown_at_end, s.orphans) == (1, 1, 1, 0, 0)
     assert run.result.exit_code == 1  # an UNKNOWN is an anomaly the operator must hear about
-    assert harness.no_actor_threads()
+    assert vharness.no_actor_threads()
 
 
 @pytest.mark.integration
-def test_an_unknown_the_venue_never_shows_ends_the_run_naming_it_and_the_next_action(harness):
-    watch = _OpenOrderWatch(harness.sim.user_id)
-    harness.sim.core.engine.subscribe(watch)
-    harness.faults(drop_order_response=True, order_view_lag_ms=600_000)  # the views never catch up
-    settings = harness.armed(ttl_seconds=30, unknown_order_max_age_seconds=3)
+def test_an_unknown_the_venue_never_shows_ends_the_run_naming_it_and_the_next_action(vharness):
+    watch = _OpenOrderWatch(vharness.sim.user_id)
+    vharness.sim.core.engine.subscribe(watch)
+    vharness.faults(drop_order_response=True, order_view_lag_ms=600_000)  # the views never catch up
+    settings = vharness.armed(ttl_seconds=30, unknown_order_max_age_seconds=3)
     options = RuntimeOptions(command="canary_loop", max_cycles=600, cycle_seconds=0.05, ttl_seconds=1)
-    run = harness.run(settings, options, submit_timeout_s=0.5)
+    run = vharness.run(settings, options, submit_timeout_s=0.5)
 
     assert run.result.summary.cycles < 600  # ended by the latch, not by running out of cycles
     assert run.gate.safe_mode_cause == "unknown_order_unresolved"
-    assert len([w for w in harness.writes() if w["method"] == "POST"]) == 1  # a read timeout is not NOT_SENT
+    assert len([w for w in vharness.writes() if w["method"] == "POST"]) == 1  # a read timeout is not NOT_SENT
     assert watch.most == 1
     [(cid, status)] = run.rows("SELECT client_order_id, status FROM orders")
     assert status == "UNKNOWN"
@@ -295,16 +295,16 @@ def test_an_unknown_the_venue_never_shows_ends_the_run_naming_it_and_the_next_ac
     [detail] = [r[0] for r in run.rows("SELECT details FROM decisions WHERE symbol = '*'")]
     assert cid in detail and "btcbot orders list" in detail
     assert run.result.exit_code == 1
-    assert harness.no_actor_threads()
+    assert vharness.no_actor_threads()
 
 
 @pytest.mark.integration
-def test_a_refused_connection_proves_the_submit_never_left_and_unblocks_the_symbol(harness):
-    settings = harness.armed(ttl_seconds=30)
+def test_a_refused_connection_proves_the_submit_never_left_and_unblocks_the_symbol(vharness):
+    settings = vharness.armed(ttl_seconds=30)
     options = RuntimeOptions(command="canary_loop", max_cycles=2, cycle_seconds=0.05, ttl_seconds=1)
-    run = harness.run(settings, options, gateway_base_url=_closed_port_url())
+    run = vharness.run(settings, options, gateway_base_url=_closed_port_url())
 
-    assert harness.writes() == []
+    assert vharness.writes() == []
     statuses = [r[0] for r in run.rows("SELECT status FROM orders ORDER BY created_at")]
     assert statuses == ["NOT_SENT", "NOT_SENT"]  # proven, so the next cycle was free to try again
     codes = [r[0] for r in run.rows("SELECT reason_code FROM decisions WHERE symbol = 'BTCTRY' ORDER BY cycle_id")]
