@@ -156,6 +156,7 @@ def test_a_hard_linked_db_is_the_same_account(sim: Simulator, tmp_path: Path) ->
     env = _env(sim, DRY_RUN="true", STATE_DB_PATH=str(tmp_path / "a" / "state.db"))
     holder = _start(tmp_path / "a", env, "run", "--loop", "--cycle-seconds", "0.2", "--max-cycles", "600")
     try:
+
         def db_created() -> bool:
             assert holder.poll() is None, holder.communicate()
             return (tmp_path / "a" / "state.db").exists()

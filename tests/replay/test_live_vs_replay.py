@@ -105,6 +105,7 @@ def test_replay_of_a_recording_decides_like_the_live_run(
             [sys.executable, "-m", "btcbot", "run", "--loop", "--max-cycles", str(CYCLES)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+
         def progress() -> list[str]:
             assert live.poll() is None, live.communicate()
             return recorded_reason_codes(live_db)
