@@ -112,7 +112,10 @@ def test_stall_shows_age_and_reconnects(fresh_sim: Any) -> None:
         fresh_sim.set_faults(ws_stall=True)
         before = md.snapshot("BTCTRY")
         assert before is not None
-        wait_until(lambda: md.stats.stalls >= 1, what="the reader calls the stall")
+        # The still market may already have been silent past the threshold on a slow run (a stall and a resync
+        # before the fault): wait for a stall counted from here.
+        stalls = md.stats.stalls
+        wait_until(lambda: md.stats.stalls > stalls, what="the reader calls the stall")
         after = md.snapshot("BTCTRY")
         assert after is not None
         # Never pretend to be fresh: the receive stamp is that of the last real update, older than the stall
@@ -186,7 +189,14 @@ def test_build_market_data_follows_settings(fresh_sim: Any, http: BtcturkHttp) -
 
 
 def test_keepalive_pings_are_answered(fresh_sim: Any) -> None:
-    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), ping_interval_s=0.02, reconnect=FAST_RECONNECT)
+    # Pongs are not data: the still market must not be called stalled (and reconnected) on a slow run.
+    md = WsMarketData(
+        fresh_sim.ws_url,
+        ("BTCTRY",),
+        ping_interval_s=0.02,
+        stale_after_ms=int(WEDGED_AFTER_S * 1000),
+        reconnect=FAST_RECONNECT,
+    )
     md.start()
     try:
         assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
@@ -197,7 +207,9 @@ def test_keepalive_pings_are_answered(fresh_sim: Any) -> None:
 
 
 def test_frozen_market_data_never_looks_fresh(fresh_sim: Any) -> None:
-    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=10_000, reconnect=FAST_RECONNECT)
+    # No stall (and resync) of the still market in the middle of the test, however slow the machine.
+    stale_after_ms = int(WEDGED_AFTER_S * 1000)
+    md = WsMarketData(fresh_sim.ws_url, ("BTCTRY",), stale_after_ms=stale_after_ms, reconnect=FAST_RECONNECT)
     md.start()
     try:
         assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
