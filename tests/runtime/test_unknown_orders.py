@@ -280,7 +280,8 @@ def test_an_unknown_the_venue_never_shows_ends_the_run_naming_it_and_the_next_ac
     vharness.sim.core.engine.subscribe(watch)
     vharness.faults(drop_order_response=True, order_view_lag_ms=600_000)  # the views never catch up
     settings = vharness.armed(ttl_seconds=30, unknown_order_max_age_seconds=3)
-    options = RuntimeOptions(command="canary_loop", max_cycles=600, cycle_seconds=0.05, ttl_seconds=1)
+    # Virtual time: a few long cycles reach the 3 s age as surely as many short ones.
+    options = RuntimeOptions(command="canary_loop", max_cycles=600, cycle_seconds=0.5, ttl_seconds=1)
     run = vharness.run(settings, options, submit_timeout_s=0.5)
 
     assert run.result.summary.cycles < 600  # ended by the latch, not by running out of cycles
