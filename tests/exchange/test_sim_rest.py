@@ -174,7 +174,8 @@ def test_latency_within_and_past_the_read_timeout(ex: BtcturkExchange, fresh_sim
     t0 = time.perf_counter()
     assert ex.balances()
     assert time.perf_counter() - t0 >= 0.06  # a lower bound on the injected delay: load cannot make it fail
-    fresh_sim.set_faults(latency_ms=400)
+    # Far past the read timeout, so no scheduling delay on a loaded machine lets the late answer count.
+    fresh_sim.set_faults(latency_ms=1000)
     impatient = BtcturkHttp(fresh_sim.rest_url, read_timeout_s=0.1, retry=RetryPolicy(base_delay_s=0.001))
     try:
         with pytest.raises(TransientError, match="no answer"):
