@@ -242,6 +242,7 @@ class _StopWhenSettled:
 
 @pytest.mark.integration
 def test_dropped_answer_and_lagging_views_one_post_never_two_open_resolved_once_the_view_catches_up(vharness):
+    # Virtual time: the venue's lag and the order's TTL pass with the session's own waits, never slept through.
     lag_ms = 3000  # several seconds: longer than any "not found for a while, so never sent" guess would wait
     watch = _OpenOrderWatch(vharness.sim.user_id)
     vharness.sim.core.engine.subscribe(watch)
