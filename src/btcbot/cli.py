@@ -19,7 +19,7 @@ traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from btcbot.cli_spec import DOCTOR_EXIT_CODES, Command, ExitCodes
@@ -39,6 +39,7 @@ from btcbot.commands import (
 )
 
 EXIT_OK = 0
+EXIT_ANOMALY = 1
 EXIT_FAIL = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
@@ -114,9 +115,28 @@ def _fire(command: Command, kwargs: dict[str, Any]) -> int:
     return EXIT_OK
 
 
+def _terminal_redactor(command: Command, args: Any) -> Callable[[str], str]:
+    """What scrubs the terminal: this configuration's secrets in every written form, and header-shaped values.
+
+    ``sim serve`` is left alone: its ready line gives out the simulator's own (published) credentials by design.
+    Settings that do not load still get the header-shaped scrubbing; the command itself reports why.
+    """
+    from btcbot.errors import BtcbotError
+    from btcbot.settings import load_settings
+    from btcbot.telemetry.redact import Redactor, secrets_of
+
+    if command.path[0] == "sim":
+        return lambda text: text
+    try:
+        return Redactor(secrets_of(load_settings(getattr(args, "env_file", None))))
+    except (BtcbotError, OSError):
+        return Redactor([])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from btcbot.cli_args import ArgvError, HelpRequest, parse_argv
     from btcbot.cli_help import command_help, group_help, usage_lines
+    from btcbot.console.redacting_stream import redacted_output
     from btcbot.errors import BtcbotError
 
     try:
@@ -132,14 +152,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(group_help(COMMANDS, parsed.group))
             return EXIT_OK
-        # Only the flags given: a command can tell an explicit value from a default (canary, when armed).
-        return _fire(parsed.command, parsed.args.model_dump(by_alias=True, exclude_unset=True))
-    except BtcbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        with redacted_output(_terminal_redactor(parsed.command, parsed.args)):
+            try:
+                # Only the flags given: a command can tell an explicit value from a default (canary, when armed).
+                return _fire(parsed.command, parsed.args.model_dump(by_alias=True, exclude_unset=True))
+            except BtcbotError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return exc.exit_code
+            except KeyboardInterrupt:
+                print("interrupted", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            except BrokenPipeError:
+                raise
+            except Exception:  # noqa: BLE001 - the last edge; the traceback is printed, scrubbed
+                # A bug, not an operator mistake: keep the traceback for the report, through the redaction.
+                import traceback
+
+                traceback.print_exc()
+                return EXIT_ANOMALY
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep the interpreter's final flush quiet too.
         import os

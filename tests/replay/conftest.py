@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from btcbot.arming import ArmingGate
 from btcbot.replay.dataset import DatasetHeader, DatasetWriter
+from btcbot.settings import Settings
 
 BTCTRY_INFO: dict[str, Any] = {
     "id": 1,
@@ -59,3 +61,18 @@ def write_dataset(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+def armed_gate() -> ArmingGate:
+    """A fully armed gate: the replay venue refuses writes without one, as the live client does."""
+    return ArmingGate.from_settings(
+        Settings(
+            safe_mode=False,
+            dry_run=False,
+            kill_switch=False,
+            live_trading=True,
+            live_trading_ack="I_UNDERSTAND",
+            btcturk_api_key="k",
+            btcturk_api_secret="cw==",
+        )
+    )

@@ -17,11 +17,10 @@ from btcbot.replay.market import RecordedMarket
 from btcbot.replay.rules import rules_from_header
 from btcbot.replay.venue import R_CANCEL, R_SUBMIT, VENUE_ROUTES, InProcessVenue
 
-from .conftest import T0, diff, full
-from .test_market_venue import _armed_gate
+from .conftest import T0, armed_gate, diff, full
 
 D = Decimal
-GATE = _armed_gate()
+GATE = armed_gate()
 
 
 def _venue(path: Path, latency_ms: int = 0) -> tuple[VirtualClock, InProcessVenue]:

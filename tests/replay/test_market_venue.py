@@ -19,21 +19,7 @@ from btcbot.replay.rules import rules_from_header
 from btcbot.replay.venue import InProcessVenue, assert_in_process
 from btcbot.settings import Settings
 
-from .conftest import T0, diff, full
-
-
-def _armed_gate() -> ArmingGate:
-    return ArmingGate.from_settings(
-        Settings(
-            safe_mode=False,
-            dry_run=False,
-            kill_switch=False,
-            live_trading=True,
-            live_trading_ack="I_UNDERSTAND",
-            btcturk_api_key="k",
-            btcturk_api_secret="cw==",
-        )
-    )
+from .conftest import T0, armed_gate, diff, full
 
 
 def _setup(path: Path) -> tuple[VirtualClock, RecordedMarket, DatasetFeed, InProcessVenue]:
@@ -92,7 +78,7 @@ def test_resting_buy_fills_when_recorded_asks_reach_it(write_dataset: Callable[.
         [full(0), diff(5000, 2, asks=[["2999500", "0.00005", 1]]), diff(6000, 3, asks=[["2999400", "1", 1]])]
     )
     clock, _, _, venue = _setup(path)
-    gate = _armed_gate()
+    gate = armed_gate()
     ack = venue.submit_order(_intent(OrderSide.BUY, "2999500"), gate.submit_token())
     assert venue.get_order(ack.exchange_order_id).status is VenueOrderStatus.UNTOUCHED
     try_before = {b.asset: b for b in venue.balances()}["TRY"]
@@ -114,7 +100,7 @@ def test_resting_buy_fills_when_recorded_asks_reach_it(write_dataset: Callable[.
 def test_marketable_order_takes_book_and_cancel_rules(write_dataset: Callable[..., Path]) -> None:
     path = write_dataset([full(0)])
     _, _, _, venue = _setup(path)
-    gate = _armed_gate()
+    gate = armed_gate()
     ack = venue.submit_order(_intent(OrderSide.BUY, "3005000", qty="0.001"), gate.submit_token())
     assert venue.get_order(ack.exchange_order_id).status is VenueOrderStatus.CLOSED
     assert venue.user_trades()[0].price == Decimal("3001000")
