@@ -16,7 +16,8 @@ BtcbotError
     │   └── RequestNotSent      provably never left this process: a write that raises it did not happen
     ├── RejectedByVenue         the venue refused the request; carries BTCTurk's code and message
     │   ├── InsufficientFunds
-    │   └── OrderNotFound
+    │   ├── OrderNotFound
+    │   └── OrderNotCancellable   the order is closed (filled) at the venue: a cancel has nothing left to do
     ├── OutcomeUnknown          a write was (maybe) sent and no answer came back: reconcile, never retry
     ├── SymbolNotTradable       the symbol is absent from exchangeinfo or not in TRADING status
     └── ProtocolError           the venue answered something we cannot parse
@@ -137,6 +138,14 @@ class InsufficientFunds(RejectedByVenue):
 
 class OrderNotFound(RejectedByVenue):
     """The venue does not know the order id."""
+
+
+class OrderNotCancellable(RejectedByVenue):
+    """ORDER_COULD_NOT_BE_CANCELED (1050): the venue has closed the order, in practice filled it.
+
+    Not a failed cancel: there is nothing left to cancel. Callers confirm by reading the order back, because a
+    fill that races the cancel must end as a fill in the ledger, not as an order still open.
+    """
 
 
 class OutcomeUnknown(ExchangeError):

@@ -279,4 +279,3 @@ class Strategy(Generic[ConfigT]):
     def decide(self, view: MarketView) -> Wanted:
         """The orders wanted working on ``view.symbol`` now (``Wanted()`` cancels every live one)."""
         raise NotImplementedError(f"{type(self).__name__} must implement decide(view) -> Wanted")
-

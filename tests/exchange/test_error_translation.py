@@ -15,6 +15,7 @@ from btcbot.errors import (
     AuthenticationError,
     ExchangeError,
     InsufficientFunds,
+    OrderNotCancellable,
     OrderNotFound,
     OutcomeUnknown,
     ProtocolError,
@@ -51,7 +52,12 @@ SCENARIOS: dict[str, tuple[dict[str, Any], type[ExchangeError], type[ExchangeErr
     ),
     "400 no order": (_err(400, "NO_ORDER_MATCHES_YOUR_REQUEST", 1051), OrderNotFound, OrderNotFound, False),
     "400 order not found": (_err(400, "Order not found", 1152), OrderNotFound, OrderNotFound, False),
-    "400 not cancelable": (_err(400, "ORDER_COULD_NOT_BE_CANCELED", 1050), RejectedByVenue, RejectedByVenue, False),
+    "400 not cancelable": (
+        _err(400, "ORDER_COULD_NOT_BE_CANCELED", 1050),
+        OrderNotCancellable,
+        OrderNotCancellable,
+        False,
+    ),
     "400 unknown pair": (
         _err(400, "Pair NOPEUSDT does not exists.", 1037),
         SymbolNotTradable,

@@ -13,7 +13,7 @@ from btcbot.cleanup.records import CleanupContext, cleanup_rows
 from btcbot.cleanup.view import JOURNAL_ONLY, UNKNOWN_TO_DB, KnownOrder, join, render_lines
 from btcbot.domain.clock import VirtualClock
 from btcbot.domain.orders import OrderMethod, OrderSide, OrderStatus, VenueOrder, VenueOrderStatus, owned_prefix
-from btcbot.errors import RejectedByVenue, TransientError
+from btcbot.errors import OrderNotCancellable, RejectedByVenue, TransientError
 from btcbot.exchange.btcturk.exchange import CancelConfirmation
 from btcbot.runtime.lifecycle import OrderRecord
 
@@ -100,6 +100,7 @@ class FakeCancelVenue:
         self.refuse: set[int] = set()
         self.ignore: set[int] = set()  # accepted, but the order stays open
         self.fill_first: set[int] = set()
+        self.filled_before: set[int] = set()  # filled before the cancel arrives: BTCTurk answers 1050
         self.unreadable = False
         self.cancels: list[int] = []
 
@@ -115,6 +116,9 @@ class FakeCancelVenue:
             raise RejectedByVenue("cancel: rejected by BTCTurk: SOMETHING (code 1)", venue_code=1)
         if exchange_order_id in self.ignore:
             return
+        if exchange_order_id in self.filled_before:
+            self.orders[exchange_order_id] = replace(self.orders[exchange_order_id], status=VenueOrderStatus.CLOSED)
+            raise OrderNotCancellable("cancel: ORDER_COULD_NOT_BE_CANCELED", http_status=400, venue_code=1050)
         final = VenueOrderStatus.CLOSED if exchange_order_id in self.fill_first else VenueOrderStatus.CANCELED
         self.orders[exchange_order_id] = replace(self.orders[exchange_order_id], status=final)
 
@@ -153,6 +157,15 @@ def test_every_order_cancelled_is_clean_and_exits_0() -> None:
     assert result.clean and result.exit_code == 0 and result.checks == 1
     assert any("venue: Canceled (confirmed)" in line for line in lines)
     assert lines[-1] == "venue check 1/3: none of this scope's orders open"
+
+
+def test_an_order_filled_before_its_cancel_is_reported_filled_not_failed() -> None:
+    fake = FakeCancelVenue([vo(1, f"{PREFIX}a")])
+    fake.filled_before.add(1)
+    result, lines = run(fake)
+    assert [a.outcome for a in result.attempts] == [Outcome.FILLED]
+    assert result.clean and result.exit_code == 0
+    assert any("filled before the cancel took effect" in line for line in lines)
 
 
 def test_a_refused_or_ignored_cancel_leaves_it_open_and_exits_1() -> None:

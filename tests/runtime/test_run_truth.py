@@ -176,3 +176,32 @@ def test_a_second_signal_stops_at_once_and_lists_the_order_it_left(harness):
     assert f"anomaly: open_at_end ids={cid} next: {OPEN_ORDER_NEXT}" in lines
     assert "anomaly: safe_mode_latched cause=stop_at_once:SIGINT" in lines
     assert [w["method"] for w in harness.writes()] == ["POST"]
+
+
+def test_a_fill_that_beats_the_kill_switch_cancel_ends_as_a_fill_not_a_failed_cancel(vharness, vclock):
+    """BTCTurk answers ORDER_COULD_NOT_BE_CANCELED (1050) for an order it has closed, i.e. filled. With the
+    venue's order views lagging, the kill switch still sees the order open and cancels it: that is a fill that
+    won the race, not a cancel that failed, and the summary must not cry kill_switch_cancel_failed."""
+    from decimal import Decimal
+
+    armed = vharness.armed(ttl_seconds=600, cancel_open_orders_on_stop=False)
+    first = vharness.run(armed, RuntimeOptions(command="canary_loop", max_cycles=1, cycle_seconds=0.05))
+    ((cid, oid, price),) = first.rows("SELECT client_order_id, exchange_order_id, price FROM orders")
+    vharness.faults(order_view_lag_ms=5_000)
+    engine = vharness.sim.core.engine
+
+    def sweep_down_to_our_bid() -> None:
+        engine.add_account(777, {"BTC": Decimal(100), "TRY": Decimal(0)})
+        engine.submit(777, "BTCTRY", "sell", "limit", Decimal(100), Decimal(price), immediate_or_cancel=True)
+
+    vharness.sim.call(sweep_down_to_our_bid)
+    assert engine.get_order(vharness.sim.user_id, int(oid)).status == "Closed"
+
+    kill = vharness.armed(kill_switch=True, ttl_seconds=600, cancel_open_orders_on_stop=False)
+    run = vharness.run(kill, RuntimeOptions(max_cycles=5, cycle_seconds=2))
+    lines = run.result.summary.lines()
+    assert [w["method"] for w in vharness.writes()] == ["POST", "DELETE"]  # the cancel did go out, and lost
+    assert not [ln for ln in lines if "cancel_failed" in ln], lines
+    assert rc.KILL_SWITCH_CANCEL_FAILED not in {r[0] for r in run.rows("SELECT reason_code FROM decisions")}
+    assert run.rows("SELECT status FROM orders WHERE client_order_id = ?", [cid]) == [("FILLED",)]
+    assert not [ln for ln in lines if ln.startswith("anomaly: open_at_end")], lines

@@ -25,7 +25,7 @@ from btcbot.actors.messages import (
 )
 from btcbot.arming import ArmingGate, WriteToken
 from btcbot.domain.orders import Balance, Fill, OrderIntent, OrderSide, OrderStatus
-from btcbot.errors import ExchangeError, NotArmedError, OrderNotFound
+from btcbot.errors import ExchangeError, NotArmedError, OrderNotCancellable, OrderNotFound
 from btcbot.exchange.interfaces import OrderGateway
 from btcbot.runtime.cycle import CycleContext, CycleStats, SymbolOutcome
 from btcbot.runtime.foreign_orders import split_orphans
@@ -366,7 +366,7 @@ class OrderManagerActor(BtcbotActor):
             except NotArmedError:
                 set_error(span, "not_armed")
                 return "not_armed"
-            except OrderNotFound:
+            except (OrderNotFound, OrderNotCancellable):
                 pass  # already gone (filled or cancelled): the reconciler settles which
             except ExchangeError as exc:
                 set_error(span, type(exc).__name__)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from btcbot.domain.orders import VenueOrder
-from btcbot.errors import ExchangeError, OrderNotFound, OutcomeUnknown
+from btcbot.errors import ExchangeError, OrderNotCancellable, OrderNotFound, OutcomeUnknown
 
 if TYPE_CHECKING:
     from btcbot.arming import WriteToken
@@ -95,8 +95,8 @@ def cancel_one(venue: CancelVenue, order: VenueOrder, token: WriteToken, confirm
     """Send one cancel and confirm it by reading the order back."""
     try:
         venue.cancel_order(order.exchange_order_id, token)
-    except (OrderNotFound, OutcomeUnknown):
-        pass  # gone already, or the answer was lost: the confirming read says which
+    except (OrderNotFound, OrderNotCancellable, OutcomeUnknown):
+        pass  # gone already (filled, cancelled), or the answer was lost: the confirming read says which
     except ExchangeError as exc:
         return CancelAttempt(order, Outcome.FAILED, f"venue refused the cancel: {type(exc).__name__}: {exc}")
     conf = venue.confirm_cancel(order.exchange_order_id, timeout_s=confirm_timeout_s)

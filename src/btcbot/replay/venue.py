@@ -42,6 +42,7 @@ from btcbot.domain.rules import SymbolRules
 from btcbot.errors import (
     InsufficientFunds,
     InvariantViolation,
+    OrderNotCancellable,
     OrderNotFound,
     RejectedByVenue,
     SymbolNotTradable,
@@ -69,6 +70,7 @@ DEMO_BALANCES: Final = {"TRY": Decimal("1000000"), "BTC": Decimal("1"), "ETH": D
 ACCOUNT_ID: Final = 4242
 _FUNDS_CODES: Final = frozenset({1055, 1122})
 _NOT_FOUND_CODES: Final = frozenset({1051})
+_NOT_CANCELLABLE_CODES: Final = frozenset({1050})
 
 # The BTCTurk request each venue call stands for (the limiter's keys, §3 of the API notes): rate-limit headroom.
 R_BALANCES: Final = ("GET", "/api/v1/users/balances")
@@ -132,6 +134,8 @@ def _venue_error(exc: SimRejection) -> RejectedByVenue:
         if exc.code in _FUNDS_CODES
         else OrderNotFound
         if exc.code in _NOT_FOUND_CODES
+        else OrderNotCancellable
+        if exc.code in _NOT_CANCELLABLE_CODES
         else RejectedByVenue
     )
     return cls(

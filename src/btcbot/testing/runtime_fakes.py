@@ -26,7 +26,7 @@ from btcbot.domain.orders import (
     VenueOrderStatus,
 )
 from btcbot.domain.rules import SymbolRules
-from btcbot.errors import OrderNotFound, OutcomeUnknown, RejectedByVenue, SymbolNotTradable
+from btcbot.errors import OrderNotCancellable, OrderNotFound, OutcomeUnknown, RejectedByVenue, SymbolNotTradable
 
 
 def btctry_rules(symbol: str = "BTCTRY") -> SymbolRules:
@@ -172,8 +172,12 @@ class FakeVenue:
         self.write_attempts.append("cancel")
         with self._lock:
             order = self.orders.get(exchange_order_id)
-            if order is None or order.status not in (VenueOrderStatus.UNTOUCHED, VenueOrderStatus.PARTIAL):
-                raise OrderNotFound(f"order {exchange_order_id} not open")
+            if order is None:
+                raise OrderNotFound(f"order {exchange_order_id} not found", http_status=400, venue_code=1051)
+            if order.status is VenueOrderStatus.CANCELED:
+                return  # BTCTurk answers 200 to a repeated cancel
+            if order.status is not VenueOrderStatus.UNTOUCHED and order.status is not VenueOrderStatus.PARTIAL:
+                raise OrderNotCancellable("ORDER_COULD_NOT_BE_CANCELED", http_status=400, venue_code=1050)
             self.orders[exchange_order_id] = replace(
                 order, status=VenueOrderStatus.CANCELED, updated_ms=self.clock.wall_ms()
             )

@@ -20,6 +20,7 @@ from btcbot.errors import (
     AuthenticationError,
     ExchangeError,
     InsufficientFunds,
+    OrderNotCancellable,
     OrderNotFound,
     OutcomeUnknown,
     ProtocolError,
@@ -32,6 +33,9 @@ from btcbot.errors import (
 INSUFFICIENT_FUNDS_MESSAGES = frozenset({"BALANCE_NOT_ENOUGH", "FAILED_ORDER_WITH_OPEN_ORDERS"})
 ORDER_NOT_FOUND_MESSAGES = frozenset({"NO_ORDER_MATCHES_YOUR_REQUEST", "ORDER NOT FOUND"})
 ORDER_NOT_FOUND_CODES = frozenset({1051, 1052, 1152})
+# Closed orders (filled) answer a cancel with this; the code number is from 2020 captures, the name from the docs.
+ORDER_NOT_CANCELLABLE_MESSAGES = frozenset({"ORDER_COULD_NOT_BE_CANCELED"})
+ORDER_NOT_CANCELLABLE_CODES = frozenset({1050})
 # A price-band rejection means our cached exchangeinfo band is out of date: refresh it.
 PRICE_BAND_MESSAGES = frozenset(
     {
@@ -163,6 +167,10 @@ def error_for_status(
             return InsufficientFunds(f"{what}: rejected for insufficient funds: {shown}", **kw)
         if upper in ORDER_NOT_FOUND_MESSAGES or code in ORDER_NOT_FOUND_CODES:
             return OrderNotFound(f"{what}: BTCTurk does not know this order: {shown}", **kw)
+        if upper in ORDER_NOT_CANCELLABLE_MESSAGES or code in ORDER_NOT_CANCELLABLE_CODES:
+            return OrderNotCancellable(
+                f"{what}: BTCTurk has closed this order (filled), nothing to cancel: {shown}", **kw
+            )
         if message and _PAIR_MISSING.search(message):
             return SymbolNotTradable(f"{what}: {message}; check UNIVERSE_SYMBOLS against exchangeinfo", **kw)
         return RejectedByVenue(f"{what}: rejected by BTCTurk: {shown}", **kw)
