@@ -11,6 +11,7 @@ import base64
 import binascii
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -470,12 +471,51 @@ def _describe_error(err: Mapping[str, Any]) -> str:
     return line
 
 
+_KEY_LIKE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _env_file_problems(text: str, path: Path) -> list[str]:
+    """Lines python-dotenv would skip with a warning, and keys set twice to different values (the last would
+    win silently). Either would leave a setting other than the operator wrote, e.g. a cap at its default.
+    Values are never echoed: the line may hold a secret."""
+    import io
+
+    from dotenv.parser import parse_stream
+
+    problems: list[str] = []
+    seen: dict[str, tuple[int, str | None]] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            key = _KEY_LIKE.match(binding.original.string)
+            named = f" ({key.group(1)})" if key else ""
+            problems.append(
+                f"--env-file {path}: line {line}{named} is not KEY=VALUE; fix it or remove it"
+                " (a skipped line would leave that setting at its default)"
+            )
+        elif binding.key is not None:
+            first = seen.setdefault(binding.key, (line, binding.value))
+            if first[0] != line and first[1] != binding.value:
+                problems.append(
+                    f"--env-file {path}: {binding.key} is set on lines {first[0]} and {line} to different values;"
+                    " keep one"
+                )
+    return problems
+
+
 def read_env_file(path: Path) -> dict[str, str | None]:
-    """Parse a dotenv file; a missing or unreadable file is a ConfigError that names it."""
+    """Parse a dotenv file; a missing, unreadable or ambiguous file is a ConfigError that names it."""
     from dotenv import dotenv_values
 
     if not path.is_file():
         raise ConfigError(f"--env-file {path}: file not found; pass the path of a dotenv file such as .env.pilot")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--env-file {path}: cannot read it ({exc.__class__.__name__})") from None
+    problems = _env_file_problems(text, path)
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
     try:
         return dict(dotenv_values(path))
     except (OSError, UnicodeDecodeError) as exc:

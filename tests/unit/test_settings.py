@@ -240,6 +240,41 @@ def test_conflicting_spellings_in_the_env_file_are_refused(tmp_path: Path) -> No
         load_settings(env_file=env)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # YAML habit: python-dotenv skips the line with a warning, and the cap would stay at its default (150).
+        ("MAX_NOTIONAL_PER_ORDER_TRY: 50\n", r"line 1 \(MAX_NOTIONAL_PER_ORDER_TRY\) is not KEY=VALUE"),
+        ("DRY_RUN=true\nLIVE_TRADING 'true\n", r"line 2 \(LIVE_TRADING\) is not KEY=VALUE"),
+        # Appended later, the second line would win silently.
+        ("DRY_RUN=true\nTTL_SECONDS=30\nDRY_RUN=false\n", r"DRY_RUN is set on lines 1 and 3 to different values"),
+    ],
+)
+def test_an_env_file_line_that_would_be_skipped_or_overridden_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env_file=env)
+
+
+def test_a_refused_env_file_line_never_echoes_its_value(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text(f"BTCTURK_API_KEY: {KEY}\nBTCTURK_API_SECRET=c2VjcmV0\nBTCTURK_API_SECRET=b3RoZXI=\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    assert KEY not in str(info.value) and "c2VjcmV0" not in str(info.value) and "b3RoZXI" not in str(info.value)
+    assert "line 1 (BTCTURK_API_KEY)" in str(info.value) and "lines 2 and 3" in str(info.value)
+
+
+def test_a_key_repeated_with_the_same_value_is_harmless(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text("# pilot\nDRY_RUN=true\n\nexport DRY_RUN='true'\nTTL_SECONDS=45\n")
+    settings = load_settings(env_file=env)
+    assert settings.dry_run is True and settings.ttl_seconds == 45
+
+
 def test_gates_the_environment_overrides_in_the_env_file_are_named(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
