@@ -332,6 +332,14 @@ class Settings(BaseSettings):
             raise ValueError(f"use {key!r}: lower-case letters and digits only (it names the lock and order ids)")
         return value
 
+    @field_validator("state_db_path", mode="before")
+    @classmethod
+    def _state_db_path_given(cls, value: object) -> object:
+        # Path("") is ".", the working directory: refuse it rather than point the store at a directory.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty: give the state DB's file path, e.g. /var/lib/btcbot/state.db")
+        return value
+
     @field_validator("lock_dir", mode="after")
     @classmethod
     def _lock_dir_absolute(cls, value: Path) -> Path:

@@ -157,6 +157,14 @@ def test_credentials_with_whitespace_or_control_characters_are_refused(
     assert "zq82" not in str(err) and SECRET[:6] not in str(err) and "U0VD" not in str(err)
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_state_db_path_is_refused_not_taken_as_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    err = _refusal(monkeypatch, STATE_DB_PATH=value)
+    assert "STATE_DB_PATH: invalid value" in str(err) and "must not be empty" in str(err)
+
+
 def test_a_secret_that_is_not_base64_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY, BTCTURK_API_SECRET="SECRET-zq82-not-base64")
     assert "BTCTURK_API_SECRET: is not valid base64" in str(err) and "zq82" not in str(err)
