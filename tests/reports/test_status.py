@@ -104,6 +104,32 @@ def test_a_db_from_before_the_timing_columns(tmp_path: Path) -> None:
     assert db.metrics.cycle_duration_ms.samples == 3
 
 
+@pytest.mark.parametrize("old_schema", [False, True])
+def test_an_aborted_cycle_is_listed_and_counted(tmp_path: Path, old_schema: bool) -> None:
+    """An actor failure aborts a cycle: the runtime writes its decisions but no cycles row. Status must still
+    show it (it is the cycle the operator is looking for) and count it with the run's cycles."""
+    path = running_db(tmp_path / "s.db")
+    with duckdb.connect(str(path)) as con:
+        for symbol, reason in (("*", rc.SUPERVISOR_SAFE_MODE), ("BTCTRY", rc.SUPERVISOR_CYCLE_ABORTED)):
+            con.execute(
+                "INSERT INTO decisions (decision_id, run_id, cycle_id, ts, symbol, mode, action, reason_code, details)"
+                " VALUES (?, 'run-1', 4, ?, ?, 'live', 'none', ?, '{}')",
+                [f"run-1:4:{symbol}:aborted", T0 + timedelta(seconds=4), symbol, reason],
+            )
+        if old_schema:
+            con.execute("ALTER TABLE cycles DROP COLUMN reconcile_lag_ms")
+            con.execute("ALTER TABLE cycles DROP COLUMN update_to_order_ms")
+            con.execute("DELETE FROM schema_version WHERE version >= 2")
+    db = collect(path, (False, None), version=1 if old_schema else None)
+    assert db.instance.cycles == 4 and db.instance.last_cycle_at == T0 + timedelta(seconds=4)
+    newest = db.last_cycles[0]
+    assert (newest.cycle_id, newest.mode, newest.outcome_reason_code) == (4, "live", rc.SUPERVISOR_CYCLE_ABORTED)
+    assert newest.reasons == (("BTCTRY", rc.SUPERVISOR_CYCLE_ABORTED),)
+    assert (newest.duration_ms, newest.reconcile_lag_ms, newest.update_to_order_ms) == (None, None, None)
+    assert db.last_cycles[1].cycle_id == 3
+    assert db.metrics.cycle_duration_ms.samples == 3  # timing figures come from completed cycles only
+
+
 def settings_for(path: Path) -> Settings:
     return Settings(state_db_path=path)
 

@@ -105,11 +105,11 @@ class _Rows:
         return rows
 
 
-def _instance(con: Connection, lock: tuple[bool, int | None]) -> Instance:
+def _instance(con: Connection, lock: tuple[bool, int | None], schema_version: int) -> Instance:
     held, pid = lock
     latest = con.execute(
-        "SELECT run_id, count(*), min(started_at), max(started_at), arg_max(mode, started_at) FROM cycles "
-        "GROUP BY run_id ORDER BY max(started_at) DESC LIMIT 1"
+        "SELECT run_id, count(*), min(started_at), max(started_at), arg_max(mode, started_at) "
+        f"FROM {_every_cycle(schema_version)} GROUP BY run_id ORDER BY max(started_at) DESC LIMIT 1"
     ).fetchone()
     if latest is None:
         return Instance(held, pid, None, None, None, 0, None, None, None)
@@ -127,11 +127,28 @@ def _instance(con: Connection, lock: tuple[bool, int | None]) -> Instance:
 def _timing_columns(schema_version: int) -> str:
     if schema_version >= _TIMING_SCHEMA:
         return "reconcile_lag_ms, update_to_order_ms"
-    return "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"
+    return "CAST(NULL AS DOUBLE) AS reconcile_lag_ms, CAST(NULL AS DOUBLE) AS update_to_order_ms"
+
+
+def _every_cycle(schema_version: int) -> str:
+    """The recorded cycles and the aborted ones. A cycle in which an actor failed leaves its decisions but no
+    ``cycles`` row (runtime/session.py, ``write_aborted``); without it the list would skip the very cycle the
+    operator most needs to see, and the run's count would be short by one. Its time is the abort's."""
+    return (
+        "(SELECT run_id, cycle_id, started_at, mode, outcome_reason_code, duration_ms, "
+        f"{_timing_columns(schema_version)} FROM cycles "
+        "UNION ALL "
+        f"SELECT d.run_id, d.cycle_id, min(d.ts), any_value(d.mode), '{rc.SUPERVISOR_CYCLE_ABORTED}', "
+        "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE) FROM decisions d "
+        f"WHERE d.reason_code = '{rc.SUPERVISOR_CYCLE_ABORTED}' AND NOT EXISTS "
+        "(SELECT 1 FROM cycles c WHERE c.run_id = d.run_id AND c.cycle_id = d.cycle_id) "
+        "GROUP BY d.run_id, d.cycle_id)"
+    )
 
 
 def _last_cycles(con: Connection, n: int, schema_version: int) -> tuple[CycleLine, ...]:
-    newest = f"SELECT run_id, cycle_id FROM cycles ORDER BY started_at DESC, cycle_id DESC LIMIT {int(n)}"
+    every = _every_cycle(schema_version)
+    newest = f"SELECT run_id, cycle_id FROM {every} ORDER BY started_at DESC, cycle_id DESC LIMIT {int(n)}"
     reasons: dict[tuple[str, int], list[tuple[str, str]]] = {}
     for run_id, cycle_id, symbol, code in con.execute(
         f"SELECT run_id, cycle_id, symbol, reason_code FROM decisions WHERE (run_id, cycle_id) IN ({newest}) "
@@ -139,8 +156,8 @@ def _last_cycles(con: Connection, n: int, schema_version: int) -> tuple[CycleLin
     ).fetchall():
         reasons.setdefault((run_id, cycle_id), []).append((symbol, code))
     rows = con.execute(
-        "SELECT run_id, cycle_id, started_at, mode, outcome_reason_code, duration_ms, "
-        f"{_timing_columns(schema_version)} FROM cycles ORDER BY started_at DESC, cycle_id DESC LIMIT {int(n)}"
+        "SELECT run_id, cycle_id, started_at, mode, outcome_reason_code, duration_ms, reconcile_lag_ms, "
+        f"update_to_order_ms FROM {every} ORDER BY started_at DESC, cycle_id DESC LIMIT {int(n)}"
     ).fetchall()
     return tuple(
         CycleLine(run_id, cycle_id, started, mode, code, duration, lag, u2o, tuple(reasons.get((run_id, cycle_id), ())))
@@ -187,7 +204,7 @@ def collect_db_status(
 ) -> DbStatus:
     """Copy what ``status`` shows out of a read-only connection (the caller closes it right after)."""
     return DbStatus(
-        instance=_instance(con, lock),
+        instance=_instance(con, lock, schema_version),
         last_cycles=_last_cycles(con, last_cycles, schema_version),
         open_orders=tuple(
             sorted(load_live_orders(_Rows(con), owned_prefixes), key=lambda r: (r.created_ms, r.client_order_id))
