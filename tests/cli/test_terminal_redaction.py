@@ -7,12 +7,9 @@ request headers into a body) made ``btcbot orders list`` print ``unknown order s
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -20,56 +17,39 @@ import pytest
 from btcbot import cli
 from btcbot.console.redacting_stream import RedactingStream, redacted_output
 from btcbot.telemetry.redact import REDACTED, Redactor
+from btcbot.testing.json_venue import json_venue
 
 API_KEY = "LEAKCANARYKEY-1c9e4b"
 API_SECRET = "TGVha0NhbmFyeVNlY3JldC0xYzll"  # base64, like a real BTCTurk secret
 
 
-class _EchoingOrdersVenue(BaseHTTPRequestHandler):
+def _echoing_orders_venue(path: str, headers: Mapping[str, str]) -> tuple[int, Any]:
     """Answers openOrders with one order whose side is the caller's X-PCK header, and everything else empty."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        if "openOrders" in self.path:
-            row = {
-                "id": 1,
-                "price": "100",
-                "amount": "0.1",
-                "quantity": "0.1",
-                "stopPrice": "0",
-                "pairSymbol": "BTCTRY",
-                "pairSymbolNormalized": "BTC_TRY",
-                "type": self.headers.get("X-PCK", ""),
-                "method": "limit",
-                "orderClientId": "someone-else",
-                "time": 0,
-                "updateTime": 0,
-                "status": "Untouched",
-                "leftAmount": "0.1",
-            }
-            body: dict[str, Any] = {"success": True, "message": None, "code": 0, "data": {"asks": [], "bids": [row]}}
-        else:
-            body = {"success": True, "message": None, "code": 0, "data": []}
-        raw = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    if "openOrders" not in path:
+        return 200, {"success": True, "message": None, "code": 0, "data": []}
+    row = {
+        "id": 1,
+        "price": "100",
+        "amount": "0.1",
+        "quantity": "0.1",
+        "stopPrice": "0",
+        "pairSymbol": "BTCTRY",
+        "pairSymbolNormalized": "BTC_TRY",
+        "type": headers.get("X-PCK", ""),
+        "method": "limit",
+        "orderClientId": "someone-else",
+        "time": 0,
+        "updateTime": 0,
+        "status": "Untouched",
+        "leftAmount": "0.1",
+    }
+    return 200, {"success": True, "message": None, "code": 0, "data": {"asks": [], "bids": [row]}}
 
 
 @pytest.fixture
 def echoing_venue() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingOrdersVenue)
-    server.daemon_threads = True
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_venue(_echoing_orders_venue) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -19,6 +16,7 @@ from btcbot.telemetry.logs import configure_logging
 from btcbot.telemetry.metrics import get_metrics
 from btcbot.telemetry.setup import configure_telemetry
 from btcbot.telemetry.sink import sink_files, sink_path
+from btcbot.testing.json_venue import json_venue
 
 API_KEY = "LEAKCANARYKEY-7f3a9c"
 API_SECRET = "TGVha0NhbmFyeVNlY3JldC05OWQy"  # base64, like a real BTCTurk secret
@@ -26,39 +24,18 @@ OTLP_TOKEN = "otlp-canary-token-5e1b"
 SECRETS = (API_KEY, API_SECRET, OTLP_TOKEN)
 
 
-class _EchoingVenue(BaseHTTPRequestHandler):
+def _echoing_venue(path: str, headers: Mapping[str, str]) -> tuple[int, Any]:
     """A hostile venue: echoes the request's auth headers back in its bodies, as some error pages do."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        echoed = {k: v for k, v in self.headers.items() if k.lower().startswith("x-")}
-        if self.path.startswith("/api/v1/users/balances"):
-            body = {"success": True, "message": f"headers {echoed}", "code": 0, "data": []}
-            status = 200
-        else:
-            body = {"success": False, "message": f"bad signature for {echoed}", "code": 1001, "data": None}
-            status = 401
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    echoed = {k: v for k, v in headers.items() if k.lower().startswith("x-")}
+    if path.startswith("/api/v1/users/balances"):
+        return 200, {"success": True, "message": f"headers {echoed}", "code": 0, "data": []}
+    return 401, {"success": False, "message": f"bad signature for {echoed}", "code": 1001, "data": None}
 
 
 @pytest.fixture
 def venue() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingVenue)
-    server.daemon_threads = True
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with json_venue(_echoing_venue) as url:
+        yield url
 
 
 def _signed_requests(settings: Settings, base_url: str) -> int:
