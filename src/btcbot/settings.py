@@ -503,7 +503,7 @@ def _env_file_problems(text: str, path: Path) -> list[str]:
             )
         elif binding.key is not None:
             first = seen.setdefault(binding.key, (line, binding.value))
-            if first[0] != line and first[1] != binding.value:
+            if first[1] != binding.value:  # the first occurrence always equals itself
                 problems.append(
                     f"--env-file {path}: {binding.key} is set on lines {first[0]} and {line} to different values;"
                     " keep one"

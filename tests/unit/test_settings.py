@@ -249,21 +249,48 @@ def test_conflicting_spellings_in_the_env_file_are_refused(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "problem"),
     [
         # YAML habit: python-dotenv skips the line with a warning, and the cap would stay at its default (150).
-        ("MAX_NOTIONAL_PER_ORDER_TRY: 50\n", r"line 1 \(MAX_NOTIONAL_PER_ORDER_TRY\) is not KEY=VALUE"),
-        ("DRY_RUN=true\nLIVE_TRADING 'true\n", r"line 2 \(LIVE_TRADING\) is not KEY=VALUE"),
+        (
+            "MAX_NOTIONAL_PER_ORDER_TRY: 50\n",
+            "line 1 (MAX_NOTIONAL_PER_ORDER_TRY) is not KEY=VALUE; fix it or remove it"
+            " (a skipped line would leave that setting at its default)",
+        ),
+        ("DRY_RUN=true\n'LIVE_TRADING=true\n", "line 2 is not KEY=VALUE; fix it or remove it"),
         # Appended later, the second line would win silently.
-        ("DRY_RUN=true\nTTL_SECONDS=30\nDRY_RUN=false\n", r"DRY_RUN is set on lines 1 and 3 to different values"),
+        (
+            "DRY_RUN=true\nTTL_SECONDS=30\nDRY_RUN=false\n",
+            "DRY_RUN is set on lines 1 and 3 to different values; keep one",
+        ),
     ],
 )
 def test_an_env_file_line_that_would_be_skipped_or_overridden_is_refused(
-    tmp_path: Path, text: str, message: str
+    tmp_path: Path, text: str, problem: str
 ) -> None:
     env = tmp_path / ".env.pilot"
     env.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    assert str(info.value).startswith(f"invalid configuration: --env-file {env}: {problem}")
+
+
+def test_every_problem_of_an_env_file_is_listed_at_once(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text("SAFE_MODE: false\nDRY_RUN=true\nDRY_RUN=false\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    assert str(info.value) == (
+        f"invalid configuration: --env-file {env}: line 1 (SAFE_MODE) is not KEY=VALUE; fix it or remove it"
+        " (a skipped line would leave that setting at its default);"
+        f" --env-file {env}: DRY_RUN is set on lines 2 and 3 to different values; keep one"
+    )
+
+
+def test_an_env_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_bytes(b"DRY_RUN=true\nACCOUNT_SCOPE=pil\xf6t\n")
+    with pytest.raises(ConfigError, match=r"--env-file .*\.env\.pilot: cannot read it \(UnicodeDecodeError\)"):
         load_settings(env_file=env)
 
 
