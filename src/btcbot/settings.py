@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import ipaddress
 import os
 import re
@@ -486,8 +487,6 @@ def _env_file_problems(text: str, path: Path) -> list[str]:
     """Lines python-dotenv would skip with a warning, and keys set twice to different values (the last would
     win silently). Either would leave a setting other than the operator wrote, e.g. a cap at its default.
     Values are never echoed: the line may hold a secret."""
-    import io
-
     from dotenv.parser import parse_stream
 
     problems: list[str] = []
@@ -524,10 +523,8 @@ def read_env_file(path: Path) -> dict[str, str | None]:
     problems = _env_file_problems(text, path)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems))
-    try:
-        return dict(dotenv_values(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--env-file {path}: cannot read it ({exc.__class__.__name__})") from None
+    # Parse the text already read and checked rather than reading the file a second time.
+    return dict(dotenv_values(stream=io.StringIO(text)))
 
 
 def current_environ() -> Mapping[str, str]:
