@@ -13,6 +13,7 @@ from btcbot.errors import (
     AuthenticationError,
     ExchangeError,
     InsufficientFunds,
+    OrderNotCancellable,
     OrderNotFound,
     OutcomeUnknown,
     ProtocolError,
@@ -119,6 +120,8 @@ class TestStatus:
             ("something else", 1051, OrderNotFound),
             ("something else", 1052, OrderNotFound),
             ("something else", 1152, OrderNotFound),
+            ("ORDER_COULD_NOT_BE_CANCELED", 1, OrderNotCancellable),  # by its documented name
+            ("something else", 1050, OrderNotCancellable),  # by its captured code
             ("Pair NOPEUSDT does not exists.", 1037, SymbolNotTradable),
             ("FAILED_MIN_TOTAL_AMOUNT", 1123, RejectedByVenue),
         ],
@@ -133,6 +136,10 @@ class TestStatus:
         )
         assert str(translated(400, body("NO_ORDER_MATCHES_YOUR_REQUEST", 1051))) == (
             "submit order: BTCTurk does not know this order: NO_ORDER_MATCHES_YOUR_REQUEST (code 1051)"
+        )
+        assert str(translated(400, body("ORDER_COULD_NOT_BE_CANCELED", 1050))) == (
+            "submit order: BTCTurk has closed this order (filled), nothing to cancel: "
+            "ORDER_COULD_NOT_BE_CANCELED (code 1050)"
         )
         assert str(translated(400, body("Pair X does not exist", 1))) == (
             "submit order: Pair X does not exist; check UNIVERSE_SYMBOLS against exchangeinfo"
