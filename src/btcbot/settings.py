@@ -33,7 +33,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
-from btcbot.domain.symbols import symbol_list
+from btcbot.domain.symbols import normalize_symbol, symbol_list
 from btcbot.errors import ConfigError
 
 REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
@@ -71,9 +71,12 @@ def parse_position_caps(text: str) -> dict[str, Decimal]:
     for part in parts:
         where = f"{part!r}: " if len(parts) > 1 else ""
         symbol, sep, qty = part.rpartition(":")
-        key = symbol.strip().upper().replace("_", "") if sep else ALL_SYMBOLS
-        if sep and not key.isalnum():
-            raise ValueError(f"{where}expected SYMBOL:QUANTITY such as BTCTRY:0.01")
+        key = ALL_SYMBOLS
+        if sep:
+            try:
+                key = normalize_symbol(symbol)  # the same normal form as UNIVERSE_SYMBOLS, or the caps would miss
+            except ValueError:
+                raise ValueError(f"{where}expected SYMBOL:QUANTITY such as BTCTRY:0.01") from None
         try:
             value = Decimal(qty.strip())
         except ArithmeticError:
