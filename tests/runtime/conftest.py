@@ -135,11 +135,14 @@ def run_against(
     read_timeout_s: float = 10.0,
     submit_timeout_s: float | None = None,
     reader_wrapper: Any = None,
+    gateway_wrapper: Any = None,
     gateway_base_url: str | None = None,
     clock: VirtualClock | None = None,
     stop: StopControl | None = None,
 ) -> SessionRun:
     """One session against the simulator over real HTTP (and WS when MARKET_DATA_MODE=ws).
+
+    ``gateway_wrapper`` wraps the order gateway (submits and cancels), as ``reader_wrapper`` wraps the reader.
 
     ``gateway_base_url`` sends the order writes elsewhere (e.g. a port nothing listens on) while reads and
     market data still come from the simulator.
@@ -179,6 +182,8 @@ def run_against(
             read_timeout_s=read_timeout_s,
         )
         gateway = BtcturkExchange(writes, owns_http=True)
+    if gateway_wrapper is not None:
+        gateway = gateway_wrapper(gateway)
     strategy = strategy or CanaryStrategy.from_params(notional_try=Decimal(150), offset_bps=settings.canary_offset_bps)
     deps = RuntimeDeps(
         settings=settings,

@@ -109,8 +109,12 @@ def _event_for(old: OrderRecord, new_status: OrderStatus) -> str:
 
 
 def _apply_venue(r: OrderRecord, v: VenueOrder, now_ms: int) -> RecordUpdate | None:
-    status = status_from_venue(v.status, r.status)
     filled = v.filled_quantity
+    if filled < r.filled_quantity:
+        # A view from before a fill we have already seen (the lag varies between reads): no news, and following
+        # it would walk a PARTIAL order back to OPEN, a transition the lifecycle forbids.
+        return None
+    status = status_from_venue(v.status, r.status)
     if status is r.status and filled == r.filled_quantity and r.exchange_order_id == v.exchange_order_id:
         return None
     new = advance(r, status, now_ms, exchange_order_id=v.exchange_order_id, filled_quantity=filled)
