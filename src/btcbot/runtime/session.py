@@ -558,9 +558,10 @@ class _Session:
     def end_state(self, stuck: list[str]) -> RunEnd:
         """Called once every actor has stopped (or was given up on)."""
         live = self.live_orders
-        if self.view_may_lag and not stuck:
+        if self.view_may_lag:
             # A cycle's completion never arrived (stopped at once, aborted, timed out): the order manager wrote
-            # every change of its ledger to the store, which is more recent than the session's last view.
+            # every change of its ledger to the store, which is more recent than the session's last view. So it is
+            # when the order manager is stuck mid-submit: its INTENT row was written before the request left.
             self.d.store.flush()
             live = tuple(load_live_orders(self.d.store, self.prefixes))
         stop = self.d.stop
@@ -572,7 +573,10 @@ class _Session:
                 Interruption(tuple(stop.requests), self.cleanup or "skipped:run_aborted") if stop.interrupted else None
             ),
             canary_not_placed=(
-                self.o.command == "canary_once" and self.d.gate.decision.live and self.summary.placed == 0
+                self.o.command == "canary_once"
+                and self.d.gate.decision.live
+                and self.summary.placed == 0
+                and not any(r.run_id == self.d.run_id for r in live)  # one whose answer never came was placed
             ),
             stuck_actors=tuple(stuck),
             refused=self.refusal is not None,

@@ -145,7 +145,8 @@ class RunSummary:
         """Add what the end state says is wrong and return the exit code."""
         self.safe_mode_cause = end.safe_mode_cause
         open_orders = [r for r in end.live_orders if r.status.is_open]
-        unknown = [r for r in end.live_orders if r.status is OrderStatus.UNKNOWN]
+        # An INTENT at the end is a submit whose answer never came (the run stopped at once while it was awaited).
+        unknown = [r for r in end.live_orders if r.status in (OrderStatus.UNKNOWN, OrderStatus.INTENT)]
         self.open_at_end = len(open_orders)
         self.unknown_at_end = len(unknown)
         if end.interruption is not None:
