@@ -481,6 +481,15 @@ class _Session:
         except Exception:  # the display is never a reason to stop trading
             log.warning("the per-cycle display failed; the run goes on", exc_info=True)
 
+    def stop_unsettled(self) -> bool:
+        """A stop-time cancel still to confirm, or still to make: an order this bot placed (the stop cancels no
+        adopted orphan) that is open although its cancel went out, because the venue did not take it."""
+        return any(
+            r.status is OrderStatus.CANCEL_PENDING
+            or (r.status in (OrderStatus.OPEN, OrderStatus.PARTIAL) and r.decision_id is not None)
+            for r in self.live_orders
+        )
+
     def stop_cancel(self, cycle_id: int) -> None:
         """Cancel this bot's open orders at the end of the run (when allowed); ``self.cleanup`` says what it did."""
         cancel = self.o.cancel_on_exit if self.o.cancel_on_exit is not None else self.s.cancel_open_orders_on_stop
@@ -501,9 +510,11 @@ class _Session:
             )
             try:
                 self.absorb(self.await_completion(cycle_id, "stop"))
-                # The venue accepts a cancel before it is final: reconcile until it is confirmed (bounded).
+                # The venue accepts a cancel before it is final: reconcile until it is confirmed, and send again a
+                # cancel the venue did not take (a 429, a 5xx), within the same bound.
+                deadline_ns = self.d.clock.monotonic_ns() + int(STOP_CONFIRM_ATTEMPTS * STOP_CONFIRM_INTERVAL_S * 1e9)
                 for _ in range(STOP_CONFIRM_ATTEMPTS):
-                    if not any(r.status is OrderStatus.CANCEL_PENDING for r in self.live_orders):
+                    if not self.stop_unsettled() or self.d.clock.monotonic_ns() >= deadline_ns:
                         break
                     if self.d.clock.wait(self.d.stop.hard, STOP_CONFIRM_INTERVAL_S):
                         break
