@@ -6,12 +6,14 @@ submit's answer was still awaited, an order view that went back in time, a stop-
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderMethod, OrderSide, OrderStatus, VenueOrder, VenueOrderStatus
 from btcbot.errors import OutcomeUnknown
 from btcbot.runtime.lifecycle import OrderRecord
@@ -171,34 +173,56 @@ def test_a_stop_at_once_during_a_submit_still_names_the_order_it_never_heard_bac
     wait_until(vharness.no_actor_threads, what="the order manager ends once its submit is answered")
 
 
-class _CancelsMeetARateLimit:
-    """The real gateway; the venue answers the first ``times`` cancels with 429 (Retry-After: 1), the next normally."""
+# A fault the simulator applies to a request, and how to clear it.
+RATE_LIMIT = ({"rate_limit": True}, {"rate_limit": False})  # 429, Retry-After: 1
+SERVER_ERROR = ({"error_rate": 1.0}, {"error_rate": 0.0})  # 500 before doing anything
 
-    def __init__(self, inner: Any, harness: Any, times: int) -> None:
+
+class _CancelsMeetAFault:
+    """The real gateway; the venue answers the first ``times`` cancels with ``fault``, the next ones normally."""
+
+    def __init__(self, inner: Any, harness: Any, times: int, fault: tuple[dict[str, Any], dict[str, Any]]) -> None:
         self._inner = inner
         self._h = harness
         self._left = times
+        self._on, self._off = fault
 
     def cancel_order(self, exchange_order_id: int, token: Any) -> None:
         if self._left <= 0:
             return self._inner.cancel_order(exchange_order_id, token)
         self._left -= 1
-        self._h.faults(rate_limit=True)
+        self._h.faults(**self._on)
         try:
             return self._inner.cancel_order(exchange_order_id, token)
         finally:
-            self._h.faults(rate_limit=False)
+            self._h.faults(**self._off)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
 @pytest.mark.integration
+def test_a_ttl_cancel_the_venue_did_not_take_is_recorded_and_tried_again(vharness):
+    options = RuntimeOptions(command="canary_loop", max_cycles=4, cycle_seconds=1, ttl_seconds=2)
+    run = vharness.run(
+        vharness.armed(), options, gateway_wrapper=lambda g: _CancelsMeetAFault(g, vharness, 1, SERVER_ERROR)
+    )
+    ((cid, status),) = run.rows("SELECT client_order_id, status FROM orders")
+    assert status == "CANCELLED"
+    assert [w["status"] for w in vharness.writes() if w["method"] == "DELETE"] == [500, 200]
+    rows = run.rows("SELECT cycle_id, action, reason_code, client_order_id, details FROM decisions ORDER BY cycle_id")
+    (failed, retried) = [r for r in rows if r[2] == rc.ORDER_TTL_CANCEL]
+    assert failed[:4] == (failed[0], "none", rc.ORDER_TTL_CANCEL, cid)
+    assert json.loads(failed[4])["result"] == "failed"
+    assert retried[:4] == (failed[0] + 1, "cancel", rc.ORDER_TTL_CANCEL, cid)
+    assert "result" not in json.loads(retried[4])
+
+
+@pytest.mark.integration
 def test_a_stop_cancel_answered_429_is_tried_again_within_the_stop_bound(vharness):
     options = RuntimeOptions(command="canary_loop", max_cycles=2, cycle_seconds=1)
-    run = vharness.run(
-        vharness.armed(ttl_seconds=600), options, gateway_wrapper=lambda g: _CancelsMeetARateLimit(g, vharness, 1)
-    )
+    settings = vharness.armed(ttl_seconds=600)
+    run = vharness.run(settings, options, gateway_wrapper=lambda g: _CancelsMeetAFault(g, vharness, 1, RATE_LIMIT))
     lines = run.result.summary.lines()
     deletes = [w["status"] for w in vharness.writes() if w["method"] == "DELETE"]
     assert deletes == [429, 200], deletes
@@ -212,9 +236,8 @@ def test_a_stop_cancel_answered_429_is_tried_again_within_the_stop_bound(vharnes
 @pytest.mark.integration
 def test_a_stop_cancel_the_venue_keeps_refusing_is_given_up_within_bounds_and_listed(vharness):
     options = RuntimeOptions(command="canary_loop", max_cycles=2, cycle_seconds=1)
-    run = vharness.run(
-        vharness.armed(ttl_seconds=600), options, gateway_wrapper=lambda g: _CancelsMeetARateLimit(g, vharness, 10**6)
-    )
+    settings = vharness.armed(ttl_seconds=600)
+    run = vharness.run(settings, options, gateway_wrapper=lambda g: _CancelsMeetAFault(g, vharness, 10**6, RATE_LIMIT))
     lines = run.result.summary.lines()
     deletes = [w["status"] for w in vharness.writes() if w["method"] == "DELETE"]
     assert deletes and set(deletes) == {429} and len(deletes) <= 5, deletes

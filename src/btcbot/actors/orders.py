@@ -163,40 +163,44 @@ class OrderManagerActor(BtcbotActor):
 
     @staticmethod
     def _with_ttl_cancels(
-        outcomes: list[SymbolOutcome], expired: list[OrderRecord], ages: dict[str, float | None]
+        outcomes: list[SymbolOutcome], expired: list[tuple[OrderRecord, bool]], ages: dict[str, float | None]
     ) -> list[SymbolOutcome]:
-        """Each TTL cancel takes over a quiet record of its symbol (the canary's ``strategy:order_active``); on a
-        symbol blocked by its market data it goes into the block's details (the block stays the symbol's one record,
-        as stale streaks are counted by record); otherwise it gets a record of its own."""
+        """Each TTL cancel (sent, or failed: retried next cycle) takes over a quiet record of its symbol (the
+        canary's ``strategy:order_active``); on a symbol blocked by its market data it goes into the block's details
+        (the block stays the symbol's one record, as stale streaks are counted by record); otherwise it gets a
+        record of its own. A failed one is recorded as the replace-cancel's is: action ``none``, ``result=failed``."""
         out = list(outcomes)
-        for rec in expired:
+        for rec, sent in expired:
             mine = [i for i, o in enumerate(out) if o.symbol == rec.symbol]
             block = next((i for i in mine if out[i].action == "block"), None)
             quiet = next(
                 (i for i in mine if out[i].action in _TTL_REWRITABLE and out[i].reason_code != rc.ORDER_TTL_CANCEL),
                 None,
             )
+            action = "cancel" if sent else "none"
+            result = () if sent else (("result", "failed"),)
             if block is not None:
                 o = out[block]
-                done = dict(o.details).get("ttl_cancel")
+                key = "ttl_cancel" if sent else "ttl_cancel_failed"
+                done = dict(o.details).get(key)
                 cids = f"{done},{rec.client_order_id}" if done else rec.client_order_id
-                out[block] = replace(o, details=(*(d for d in o.details if d[0] != "ttl_cancel"), ("ttl_cancel", cids)))
+                out[block] = replace(o, details=(*(d for d in o.details if d[0] != key), (key, cids)))
             elif quiet is not None:
                 o = out[quiet]
                 out[quiet] = replace(
                     o,
-                    action="cancel",
+                    action=action,
                     reason_code=rc.ORDER_TTL_CANCEL,
                     client_order_id=rec.client_order_id,
-                    details=(*o.details, ("was", o.reason_code)),
+                    details=(*o.details, ("was", o.reason_code), *result),
                 )
             else:
                 out.append(
                     SymbolOutcome(
                         rec.symbol,
-                        "cancel",
+                        action,
                         rc.ORDER_TTL_CANCEL,
-                        (("was", "none"),),
+                        (("was", "none"), *result),
                         ages.get(rec.symbol),
                         rec.client_order_id,
                     )
@@ -413,11 +417,14 @@ class OrderManagerActor(BtcbotActor):
 
     def _cancel_expired(
         self, ctx: CycleContext, trace: dict[str, str], stats: CycleStats
-    ) -> tuple[CycleStats, list[OrderRecord]]:
+    ) -> tuple[CycleStats, list[tuple[OrderRecord, bool]]]:
+        """The TTL cancels tried this cycle, each with whether it went out (False: the venue did not take it)."""
         now = self._now()
         expired = [r for r in self._ledger.live() if r.ttl_expired(now)]
-        cancelled = [r for r in expired if self._cancel(r, "cancel", trace, rc.ORDER_TTL_CANCEL) == "sent"]
-        return replace(stats, cancel_requests=stats.cancel_requests + len(cancelled)), cancelled
+        tried = [(r, self._cancel(r, "cancel", trace, rc.ORDER_TTL_CANCEL)) for r in expired]
+        done = [(r, result == "sent") for r, result in tried if result in ("sent", "failed")]
+        sent = sum(1 for _, ok in done if ok)
+        return replace(stats, cancel_requests=stats.cancel_requests + sent), done
 
     def _cancel_all(
         self, ctx: CycleContext, trace: dict[str, str], *, protective: bool, stats: CycleStats | None = None
