@@ -10,6 +10,7 @@ BtcbotError
 ├── InvariantViolation          crash: the program's own assumptions are broken
 └── ExchangeError               anything that came back from (or failed on the way to) the venue
     ├── AuthenticationError     stop: keys, signature, clock or permissions are wrong
+    │   └── AuthRefusedLocally  not sent: no credentials, or too many 401s in a row (also a RequestNotSent)
     ├── TransientError          retry reads with jittered backoff
     │   ├── RateLimited         back off for at least ``retry_after_s``
     │   │   └── HeldBackLocally the client-side limiter refused to send it (also a RequestNotSent)
@@ -126,6 +127,11 @@ class RequestNotSent(TransientError):
 
 class HeldBackLocally(RateLimited, RequestNotSent):
     """The client-side rate limiter would have waited longer than its bound, so nothing was sent."""
+
+
+class AuthRefusedLocally(AuthenticationError, RequestNotSent):
+    """A signed request not sent: no credentials, or too many 401s in a row (the venue bans an IP that keeps
+    sending them). Nothing left the process, so a submit refused this way is NOT_SENT, not UNKNOWN."""
 
 
 class RejectedByVenue(ExchangeError):

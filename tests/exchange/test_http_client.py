@@ -13,6 +13,7 @@ import pytest
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, client_order_id
 from btcbot.errors import (
     AuthenticationError,
+    AuthRefusedLocally,
     InvariantViolation,
     NotArmedError,
     ProtocolError,
@@ -223,7 +224,7 @@ def test_only_one_code_path_writes_orders() -> None:
 
 
 def test_a_burst_of_401s_stops_signed_requests_before_the_venue_blocks_the_ip(
-    venue: Any, make_http: Any, fx: Any
+    venue: Any, make_http: Any, fx: Any, gate: Any
 ) -> None:
     refused = fx.json_body({"success": False, "message": "Unauthorized - Invalid Nonce", "code": 1037})
     venue.script = lambda req: fx.Reply(status=401, body=refused) if req.path.startswith("/api/v1/") else None
@@ -231,7 +232,10 @@ def test_a_burst_of_401s_stops_signed_requests_before_the_venue_blocks_the_ip(
     for _ in range(10):
         with pytest.raises(AuthenticationError):
             http.balances()
-    with pytest.raises(AuthenticationError, match="not sent"):
+    with pytest.raises(AuthRefusedLocally, match="not sent"):
         http.balances()
+    # Provably not sent: a submit refused here is NOT_SENT, not UNKNOWN (it cannot be resting at the venue).
+    with pytest.raises(RequestNotSent):
+        http.submit_order(INTENT, gate.submit_token())
     assert len(http.sent) == 10
     http.server_time_ms()  # public calls are unaffected

@@ -19,6 +19,7 @@ from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderMethod, OrderSide, OrderStatus, VenueOrder, VenueOrderStatus
 from btcbot.errors import (
     AuthenticationError,
+    AuthRefusedLocally,
     ExchangeError,
     HeldBackLocally,
     OutcomeUnknown,
@@ -151,6 +152,7 @@ class TestWhatASubmitFailureProves:
             (ProtocolError("unreadable", http_status=None), S.UNKNOWN),
             (ProtocolError("HTTP 405 from the venue's front", http_status=405), S.REJECTED),
             (AuthenticationError("nothing sent, but untyped"), S.UNKNOWN),
+            (AuthRefusedLocally("not sent: 10 signed requests in a row were refused"), S.NOT_SENT),
         ],
         ids=lambda v: type(v).__name__ if isinstance(v, ExchangeError) else str(v),
     )

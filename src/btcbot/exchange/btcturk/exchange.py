@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from btcbot.domain.clock import Clock, SystemClock
 from btcbot.domain.orders import Balance, Fill, OrderIntent, SubmitAck, VenueOrder, VenueOrderStatus
 from btcbot.domain.rules import SymbolRules
-from btcbot.errors import ExchangeError, OrderNotFound, TransientError
+from btcbot.errors import AuthRefusedLocally, ExchangeError, OrderNotFound, TransientError
 from btcbot.exchange.btcturk import convert
 from btcbot.exchange.btcturk.http import BtcturkHttp
 from btcbot.exchange.btcturk.rules_cache import DEFAULT_MAX_AGE_S, RulesCache
@@ -137,6 +137,8 @@ class BtcturkExchange:
                 order = self.get_order(exchange_order_id)
                 if order.status in _FINAL:
                     return CancelConfirmation(exchange_order_id, True, order)
+            except AuthRefusedLocally:
+                raise  # the credentials need the operator, not another look
             except (OrderNotFound, TransientError):
                 pass
             timeout_s = min(timeout_s, 1.0)  # the 452 came; only the read lags: poll briefly
@@ -148,6 +150,8 @@ class BtcturkExchange:
                 last = self.get_order(exchange_order_id)
             except OrderNotFound:
                 last = None
+            except AuthRefusedLocally:
+                raise
             except TransientError:
                 pass  # keep polling until the deadline; the caller reconciles if we run out
             if last is not None and last.status in _FINAL:

@@ -22,7 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from btcbot.domain.orders import MAX_CLIENT_ORDER_ID_LEN, OrderIntent, OrderMethod
 from btcbot.errors import (
-    AuthenticationError,
+    AuthRefusedLocally,
     ExchangeError,
     InvariantViolation,
     OutcomeUnknown,
@@ -285,6 +285,8 @@ class BtcturkHttp:
                 if attempt >= self.retry.max_attempts or exc.retry_after_s > self.retry.max_retry_after_s:
                     raise
                 self.retry.sleep(self.retry.delay_for(attempt - 1, exc.retry_after_s))
+            except AuthRefusedLocally:
+                raise  # not a passing condition: asking again sends nothing and changes nothing
             except TransientError:
                 if attempt >= self.retry.max_attempts:
                     raise
@@ -337,12 +339,12 @@ class BtcturkHttp:
         headers: dict[str, str] = {}
         if signed:
             if self._signer is None:
-                raise AuthenticationError(
+                raise AuthRefusedLocally(
                     f"{what}: needs BTCTURK_API_KEY and BTCTURK_API_SECRET, which are not set; nothing was sent"
                 )
             if self._auth_failures >= MAX_CONSECUTIVE_AUTH_FAILURES:
                 # The venue blocks an IP after a burst of unauthorized requests; stop before that happens.
-                raise AuthenticationError(
+                raise AuthRefusedLocally(
                     f"{what}: not sent — {self._auth_failures} signed requests in a row were refused (401); fix "
                     "BTCTURK_API_KEY/BTCTURK_API_SECRET, key permissions, the IP allow-list or the clock, then restart"
                 )
