@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +23,49 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     # inherit it), so parallel tests never contend and none writes to the developer's home.
     monkeypatch.setenv("LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
     yield
+
+
+# DuckDB's file layout: three 4 KiB headers, then 256 KiB blocks, each starting with an 8-byte checksum.
+_DUCKDB_HEADERS = 3 * 4096
+_DUCKDB_BLOCK = 256 * 1024
+
+
+def _damage_block(data: bytearray, block: int) -> None:
+    at = _DUCKDB_HEADERS + block * _DUCKDB_BLOCK + 16  # past the checksum, so the stored checksum no longer fits
+    data[at : at + 64] = b"\xab" * 64
+
+
+def _reads(path: Path, table: str) -> bool:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - the tests' own table names
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
+def damage_state_db(path: Path, *, broken: str, intact: str | None = None) -> None:
+    """Damage one data block of a closed state DB so that it still opens but ``broken`` no longer reads back
+    (a checksum error, as after a torn write or a bad disk), while ``intact`` (when given) still does.
+
+    The block is searched for rather than assumed, so a DuckDB upgrade that moves tables around fails here, loudly.
+    """
+    original = path.read_bytes()
+    blocks = (len(original) - _DUCKDB_HEADERS) // _DUCKDB_BLOCK
+    for block in range(1, blocks):  # block 0 holds the catalog: damaging it makes the file fail to open at all
+        data = bytearray(original)
+        _damage_block(data, block)
+        path.write_bytes(bytes(data))
+        if not _reads(path, broken) and (intact is None or _reads(path, intact)):
+            return
+    path.write_bytes(original)
+    raise AssertionError(f"no single damaged block breaks {broken!r} and spares {intact!r}: the layout changed")
+
+
+@pytest.fixture
+def damage_db() -> Callable[..., None]:
+    return damage_state_db

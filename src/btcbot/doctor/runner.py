@@ -61,7 +61,8 @@ def run_checks(
     checks.append(local.check_credentials(settings))
     path_check = local.check_db_path(settings.state_db_path)
     checks.append(path_check)
-    usable = path_check.status is not Status.FAIL
+    # A DB file a run could not write (a read-only mount, an incident copy) still holds the evidence: read it.
+    usable = path_check.status is not Status.FAIL or _is_file(db_path)
 
     def beside_db(name: str, check: Callable[[], CheckResult]) -> CheckResult:
         # Nothing beside an unusable path can be probed meaningfully.
@@ -95,6 +96,13 @@ def run_checks(
     return _report(checks, now, options)
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
     """A filesystem surprise next to the DB (permissions, a file where a directory belongs) is a FAIL, not a crash."""
     try:
@@ -119,6 +127,9 @@ def _db_checks(
         )
     if schema.status is Status.FAIL:
         return skipped_db_checks("state DB unreadable: not evaluated (reduced confidence)", "see db_schema")
+    import duckdb
+
+    from btcbot.reports.db import damaged_db_message
     from btcbot.storage import open_reader
 
     # An order may sit past its TTL until the next cycle cancels it; allow two cycles and a margin.
@@ -128,6 +139,9 @@ def _db_checks(
             facts = collect_db_facts(con, now=now, window_seconds=options.window_seconds, ttl_grace_seconds=grace)
     except BtcbotError as exc:
         return skipped_db_checks(f"state DB not readable now: {exc}", "rerun `btcbot doctor` in a moment")
+    except duckdb.Error as exc:
+        # Opened, but its pages do not read back: no evidence can be trusted, which is a failure, not a skip.
+        return skipped_db_checks(damaged_db_message(db_path, exc), "do not continue the rollout", Status.FAIL)
     return db_checks(facts, settings, options.window)
 
 

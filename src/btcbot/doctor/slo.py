@@ -44,16 +44,25 @@ class DbFacts:
 def collect_db_facts(
     con: duckdb.DuckDBPyConnection, *, now: datetime, window_seconds: int, ttl_grace_seconds: float
 ) -> DbFacts:
+    from btcbot.reports.summary import percentile
+
     since = now - timedelta(seconds=window_seconds)
-    sent, rejected, filled, lat_n, p95 = con.execute(
+    sent, rejected, filled = con.execute(
         f"""SELECT count(*) FILTER (WHERE status IN {_SENT}),
                    count(*) FILTER (WHERE status = 'REJECTED'),
-                   count(*) FILTER (WHERE status IN {_SENT} AND filled_quantity > 0),
-                   count(submit_latency_ms),
-                   quantile_cont(submit_latency_ms, 0.95)
+                   count(*) FILTER (WHERE status IN {_SENT} AND filled_quantity > 0)
             FROM orders WHERE created_at >= ?""",  # noqa: S608 - constant fragment, no user input
         [since],
-    ).fetchone() or (0, 0, 0, 0, None)
+    ).fetchone() or (0, 0, 0)
+    # The reports' nearest-rank p95 (an observed value), so doctor, status and stage7-alerts judge one figure.
+    latencies = [
+        float(r[0])
+        for r in con.execute(
+            f"SELECT submit_latency_ms FROM orders WHERE created_at >= ? AND status IN {_SENT} "  # noqa: S608
+            "AND submit_latency_ms IS NOT NULL",
+            [since],
+        ).fetchall()
+    ]
     equity = [value for _, value in equity_curve(con, since)]
     unknown = con.execute(
         "SELECT client_order_id FROM orders WHERE status = 'UNKNOWN' ORDER BY created_at LIMIT 20"
@@ -75,8 +84,8 @@ def collect_db_facts(
         sent_orders=int(sent),
         rejected_orders=int(rejected),
         filled_orders=int(filled),
-        latency_samples=int(lat_n),
-        latency_p95_ms=float(p95) if p95 is not None else None,
+        latency_samples=len(latencies),
+        latency_p95_ms=percentile(latencies, 95),
         equity_points=len(equity),
         max_drawdown_ratio=max_drawdown(equity),
         unknown_orders=tuple(str(r[0]) for r in unknown),
@@ -257,5 +266,6 @@ def db_checks(facts: DbFacts, settings: Settings, window: str) -> list[CheckResu
     ]
 
 
-def skipped_db_checks(reason: str, action: str) -> list[CheckResult]:
-    return [CheckResult(name, Status.SKIP, reason, action) for name in DB_CHECK_NAMES]
+def skipped_db_checks(reason: str, action: str, status: Status = Status.SKIP) -> list[CheckResult]:
+    """The DB checks, none of them evaluated: SKIP, or FAIL when the reason is itself a failure (a damaged DB)."""
+    return [CheckResult(name, status, reason, action) for name in DB_CHECK_NAMES]
