@@ -199,3 +199,20 @@ def test_decide_has_a_decimal_context_of_its_own(view) -> None:
     wanted = ask(LowPrecision.from_params(), view())
     assert str(wanted.orders[0].price) == "1.999E+6"  # its own arithmetic ran at its precision
     assert getcontext().prec == before  # at 4, putting a price of 1999001 on the grid would raise
+
+
+def test_orders_of_a_decide_slower_than_the_book_may_age_are_not_acted_on(tmp_path: Path) -> None:
+    # The freshness guard judged the book before decide; the collar and the price would otherwise rest on a book
+    # that went stale while the strategy thought.
+    venue = FakeVenue(VirtualClock())
+    max_age = Settings(**ARMED, state_db_path=tmp_path / "unused.db").max_market_data_age_ms
+
+    class Slow(Scripted):
+        def decide(self, view: MarketView) -> Wanted:
+            venue.clock.advance_ms(max_age + 1 if view.cycle_id == 1 else max_age // 2)
+            return super().decide(view)
+
+    _, venue, rows, _ = session(tmp_path, Slow([Wanted.of(BUY_LOW)]), venue, cycles=2)
+    assert [r[:3] for r in rows] == [(1, "refuse", rc.STRATEGY_TOO_SLOW), (2, "submit", rc.ORDER_SUBMITTED)]
+    assert json.loads(rows[0][4])["max_age_ms"] == str(max_age)
+    assert venue.write_attempts == ["submit"]  # cycle 2's decide stayed within the age: its order went
