@@ -102,3 +102,5 @@ RISK_POST_ONLY_WOULD_TAKE: Final = "risk:post_only_would_take"  # a post-only or
 RISK_MAX_ORDERS_PER_RUN: Final = "risk:max_orders_per_run"  # `canary once` with a strategy: its one order is spent
 ORDER_REPLACE_CANCEL: Final = "order:replace_cancel"  # the strategy no longer wants this live order: cancelled
 DRY_RUN_WOULD_CANCEL: Final = "dry_run:would_cancel"  # observe-only: that cancel was recorded, not sent
+# decide took so long that the book it was given aged past MAX_MARKET_DATA_AGE_MS: nothing it wanted is acted on
+STRATEGY_TOO_SLOW: Final = "strategy:too_slow"

@@ -66,6 +66,9 @@ __all__ = [
 ]
 
 _BPS = Decimal(10_000)
+# No price or quantity of a real order comes near this; a value past it is a bug in the strategy, and refusing it
+# here keeps every later step (the grid, the notional, the caps) inside Decimal's precision.
+MAX_ORDER_VALUE = Decimal("1E+15")
 
 
 def bps(value: Decimal | int | str) -> Decimal:
@@ -79,6 +82,8 @@ def _decimal(name: str, value: object) -> Decimal:
     out = Decimal(value)
     if not out.is_finite() or out <= 0:
         raise ValueError(f"WantedOrder.{name} must be a finite number > 0, not {out}")
+    if out >= MAX_ORDER_VALUE:
+        raise ValueError(f"WantedOrder.{name} must be below {MAX_ORDER_VALUE:f}, not {out}")
     return out
 
 
@@ -114,6 +119,9 @@ class Wanted:
         for o in orders:
             if not isinstance(o, WantedOrder):
                 raise TypeError(f"Wanted.orders holds a {type(o).__name__}, not a WantedOrder")
+        if self.reason is not None and not isinstance(self.reason, str):
+            # It goes into the decision record: anything but text would fail there, far from the strategy.
+            raise TypeError(f"Wanted.reason must be a str or None, not {type(self.reason).__name__}")
         object.__setattr__(self, "orders", orders)
 
     @classmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import json
 import re
 import sys
@@ -35,6 +36,9 @@ from btcbot.strategy import Strategy
 
 ENTRY_POINT_GROUP = "btcbot.strategies"
 CANARY = "canary"
+# What the user's code may raise while it is imported or built. SystemExit among them: a module that calls
+# sys.exit() or parses its own command line at import would otherwise end btcbot, with its own exit code and no word.
+_USER_ERRORS = (Exception, SystemExit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,7 @@ def _import_file(path_text: str, spec: str) -> ModuleType:
     sys.modules[name] = module  # dataclasses and pydantic look a class's module up while it is being built
     try:
         loader_spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - any error in the user's module is reported, never a traceback
+    except _USER_ERRORS as exc:  # any error in the user's module is reported, never a traceback
         sys.modules.pop(name, None)
         raise ConfigError(f"STRATEGY={spec}: importing {path} failed: {_one_line(exc)}") from None
     return module
@@ -96,7 +100,7 @@ def _import_module(module_name: str, spec: str) -> ModuleType:
                 "instead (STRATEGY=path/to/my_strategy.py:MyStrategy)"
             ) from None
         raise ConfigError(f"STRATEGY={spec}: importing {module_name} failed: {_one_line(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - any error in the user's module is reported, never a traceback
+    except _USER_ERRORS as exc:  # any error in the user's module is reported, never a traceback
         raise ConfigError(f"STRATEGY={spec}: importing {module_name} failed: {_one_line(exc)}") from None
 
 
@@ -130,7 +134,7 @@ def resolve(spec: str) -> tuple[type[Strategy[Any]], str]:
         (ep,) = (e for e in entry_points(group=ENTRY_POINT_GROUP) if e.name == spec)
         try:
             obj = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken installed package is reported, never a traceback
+        except _USER_ERRORS as exc:  # a broken installed package is reported, never a traceback
             raise ConfigError(f"STRATEGY={spec}: loading {target} failed: {_one_line(exc)}") from None
     return _check_class(obj, spec), target
 
@@ -203,8 +207,40 @@ def load_strategy(
         config = cls.Config.model_validate(params)
     except ValidationError as exc:
         raise ConfigError(f"{where}: invalid parameters for {cls.name}: {describe_params_error(exc)}") from None
+    except _USER_ERRORS as exc:  # a validator of the user's that raised something pydantic passes on
+        # Its type only: its message may quote a parameter's value, and a parameter may be a secret.
+        raise ConfigError(
+            f"{where}: validating the parameters of {cls.name} raised {type(exc).__name__} (its message is not "
+            "shown: it may quote a value); a validator should raise ValueError"
+        ) from None
     try:
         strategy = cls(config)
-    except Exception as exc:  # noqa: BLE001 - the user's constructor; reported in one line
+    except _USER_ERRORS as exc:  # the user's constructor; reported in one line
         raise ConfigError(f"STRATEGY={spec}: constructing {cls.__name__} failed: {_one_line(exc)}") from None
-    return LoadedStrategy(spec, target, strategy, config.model_dump(mode="json"))
+    _check_decide(strategy, spec)
+    try:
+        params = config.model_dump(mode="json")
+    except _USER_ERRORS as exc:  # a parameter type pydantic cannot show as JSON
+        raise ConfigError(
+            f"STRATEGY={spec}: the parameters of {cls.name} cannot be shown as JSON ({type(exc).__name__}); give "
+            "each parameter a JSON-friendly type (str, int, Decimal, bool, a list or model of them)"
+        ) from None
+    return LoadedStrategy(spec, target, strategy, params)
+
+
+def _check_decide(strategy: Strategy[Any], spec: str) -> None:
+    """Refused here, before anything runs, what would otherwise fail on the first fresh book and latch safe mode."""
+    decide = strategy.decide
+    what = f"STRATEGY={spec}: {type(strategy).__name__}.decide"
+    if not callable(decide):
+        raise ConfigError(f"{what} is not a method; define decide(self, view) -> Wanted")
+    if inspect.iscoroutinefunction(decide) or inspect.isgeneratorfunction(decide) or inspect.isasyncgenfunction(decide):
+        raise ConfigError(f"{what} is async or a generator; it must return a Wanted (def decide(self, view))")
+    try:
+        inspect.signature(decide).bind(None)
+    except TypeError:
+        raise ConfigError(
+            f"{what}{inspect.signature(decide)} cannot be called with the view alone; define decide(self, view)"
+        ) from None
+    except ValueError:  # no signature to read (a builtin): the first call tells
+        pass

@@ -111,3 +111,21 @@ def test_view_helpers():
     assert [o.client_order_id for o in view.orders_on(OrderSide.SELL)] == ["s"]
     with pytest.raises(FrozenInstanceError):
         view.orders = ()  # type: ignore[misc]
+
+
+def test_a_price_or_quantity_no_order_can_have_is_refused_where_it_is_made():
+    # 1E+30 would later fail to fit the grid's precision with a bare decimal.InvalidOperation naming nothing.
+    below = api.MAX_ORDER_VALUE - 1
+    assert WantedOrder(OrderSide.BUY, below, below).price == below
+    for field in ("price", "quantity"):
+        values = {"price": Decimal(100), "quantity": Decimal(1), field: Decimal("1E+30")}
+        with pytest.raises(ValueError, match=f"WantedOrder.{field} must be below 1000000000000000, not 1E"):
+            WantedOrder(OrderSide.BUY, values["price"], values["quantity"])
+    with pytest.raises(ValueError, match="must be below"):
+        WantedOrder(OrderSide.BUY, api.MAX_ORDER_VALUE, Decimal(1))
+
+
+def test_a_reason_is_text():
+    # Anything else fails only when the decision record is written, in another actor, far from the strategy.
+    with pytest.raises(TypeError, match=r"Wanted\.reason must be a str or None, not int"):
+        Wanted.none(42)  # type: ignore[arg-type]

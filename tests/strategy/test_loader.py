@@ -51,6 +51,51 @@ BAD_MODULES = {
         "    def decide(self, view):\n        return Wanted()\n",
         "constructing Plain failed: ValueError: no way",
     ),
+    # A module that ends the process or parses its own command line at import is reported, not obeyed.
+    "exits.py": ("import sys\nsys.exit(0)\n", "importing"),
+    "own_argv.py": (
+        "import argparse\nargparse.ArgumentParser().parse_args(['--unknown'])\n",
+        "importing",
+    ),
+    "ctor_exits.py": (
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    def __init__(self, config):\n        raise SystemExit(3)\n"
+        "    def decide(self, view):\n        return Wanted()\n",
+        "constructing Plain failed: SystemExit: 3",
+    ),
+    # A decide that cannot work is refused before the run, not on the first fresh book (which latches safe mode).
+    "no_view.py": (
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    def decide(self):\n        return Wanted()\n",
+        "Plain.decide() cannot be called with the view alone",
+    ),
+    "two_args.py": (
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    def decide(self, view, extra):\n        return Wanted()\n",
+        "Plain.decide(view, extra) cannot be called with the view alone",
+    ),
+    "async_decide.py": (
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    async def decide(self, view):\n        return Wanted()\n",
+        "Plain.decide is async or a generator",
+    ),
+    "generator.py": (
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    def decide(self, view):\n        yield Wanted()\n",
+        "Plain.decide is async or a generator",
+    ),
+    "not_callable.py": (
+        "from btcbot.strategy import Strategy\nclass Plain(Strategy):\n    decide = 5\n",
+        "Plain.decide is not a method",
+    ),
+    "unshowable.py": (
+        "from pydantic import ConfigDict\nfrom btcbot.strategy import Strategy, StrategyConfig, Wanted\n"
+        "class Thing:\n    pass\n"
+        "class C(StrategyConfig):\n    model_config = ConfigDict(arbitrary_types_allowed=True)\n"
+        "    thing: Thing = Thing()\n"
+        "class Plain(Strategy[C]):\n    def decide(self, view):\n        return Wanted()\n",
+        "the parameters of Plain cannot be shown as JSON",
+    ),
 }
 
 
@@ -167,6 +212,27 @@ def test_strategy_params_must_be_a_json_object_and_are_never_echoed():
     with pytest.raises(ConfigError) as err:
         load_settings(strategy_params='{"api_key": "s3cr3t-value"')
     assert "STRATEGY_PARAMS" in str(err.value) and "s3cr3t" not in str(err.value)
+
+
+def test_a_validator_that_raises_something_else_is_one_line_without_the_value(tmp_path: Path):
+    (tmp_path / "picky.py").write_text(
+        "from pydantic import field_validator\nfrom btcbot.strategy import Strategy, StrategyConfig, Wanted\n"
+        "class C(StrategyConfig):\n    token: str = ''\n"
+        "    @field_validator('token')\n    @classmethod\n    def known(cls, v):\n        return {'': v}[v]\n"
+        "class Plain(Strategy[C]):\n    def decide(self, view):\n        return Wanted()\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_strategy(settings(strategy_params='{"token": "s3cr3t-value"}'), spec=f"{tmp_path / 'picky.py'}:Plain")
+    text = str(err.value)
+    assert "validating the parameters of Plain raised KeyError" in text and "s3cr3t" not in text, text
+
+
+def test_a_static_decide_taking_the_view_is_fine(tmp_path: Path):
+    (tmp_path / "static.py").write_text(
+        "from btcbot.strategy import Strategy, Wanted\nclass Plain(Strategy):\n"
+        "    @staticmethod\n    def decide(view):\n        return Wanted()\n"
+    )
+    assert load_strategy(settings(), spec=f"{tmp_path / 'static.py'}:Plain").strategy.name == "Plain"
 
 
 def test_secret_params_are_masked(tmp_path: Path):

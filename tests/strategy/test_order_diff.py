@@ -82,3 +82,12 @@ def test_each_live_order_satisfies_one_wanted_order():
 def test_wanting_nothing_cancels_every_cancellable_order():
     a, b = live(), live(S, "110", cid="c2", xid=2)
     assert diff_orders([], [a, b], RULES).cancel == (a, b)
+
+
+def test_a_value_in_exponent_form_is_submitted_and_recorded_in_plain_digits():
+    # A strategy that rounds to thousands (mid.quantize(Decimal("1E+3"))) or computes at a low precision gets
+    # 1.999E+6: equal to the grid price, but the order, its record and its export would show it in that form.
+    (w,) = diff_orders([want(price="1.999E+6", qty="6.0E-5")], [], RULES).submit
+    assert (str(w.price), str(w.quantity)) == ("1999000", "0.00006000")
+    same = want(price="1999000", qty="0.00006000")
+    assert diff_orders([same], [], RULES).submit[0] is same  # already on the grid: the strategy's own object

@@ -163,3 +163,56 @@ def test_a_ttl_cancel_on_a_stale_symbol_stays_in_the_block_record_so_the_stale_s
     assert {r[2] for r in rows[1:]} == {rc.MARKET_DATA_STALE}
     assert any(json.loads(r[4]).get("ttl_cancel") == rows[0][3] for r in rows[1:])
     assert deps.gate.safe_mode_cause == "stale_market_data"
+
+
+def test_a_strategy_that_calls_sys_exit_is_an_actor_failure_not_a_silent_stop_of_every_actor(tmp_path: Path) -> None:
+    # Pykka stops every actor without a report on anything that is not an Exception: the run would wait out the
+    # cycle timeout and latch safe mode for "cycle_timeout", naming no one.
+    class Exits(Strategy[StrategyConfig]):
+        def decide(self, view: MarketView) -> Wanted:
+            raise SystemExit(0)
+
+    result, venue, rows, deps = session(tmp_path, Exits.from_params(), cycles=2, cycle_timeout_s=5.0)
+    assert deps.gate.safe_mode_cause == "actor_failure:strategy"
+    assert result.exit_code == 1 and venue.write_attempts == [] and no_actor_threads()
+    assert [r[2] for r in rows] == [rc.SUPERVISOR_CYCLE_ABORTED] * 2
+
+
+def test_the_strategys_reason_is_recorded_but_not_without_bound(tmp_path: Path) -> None:
+    from btcbot.runtime.strategy import MAX_REASON_CHARS
+
+    _, _, rows, _ = session(tmp_path, Scripted([Wanted.none("why " * 10_000)]), cycles=1)
+    assert json.loads(rows[0][4])["why"] == ("why " * 10_000)[:MAX_REASON_CHARS]
+
+
+def test_decide_has_a_decimal_context_of_its_own(view) -> None:
+    from decimal import getcontext
+
+    from btcbot.runtime.strategy import ask
+
+    class LowPrecision(Strategy[StrategyConfig]):
+        def decide(self, view: MarketView) -> Wanted:
+            getcontext().prec = 4  # fine for its own arithmetic; must not round the runtime's afterwards
+            return Wanted.of(WantedOrder(OrderSide.BUY, view.mid - 1000, Decimal("0.00006")))
+
+    before = getcontext().prec
+    wanted = ask(LowPrecision.from_params(), view())
+    assert str(wanted.orders[0].price) == "1.999E+6"  # its own arithmetic ran at its precision
+    assert getcontext().prec == before  # at 4, putting a price of 1999001 on the grid would raise
+
+
+def test_orders_of_a_decide_slower_than_the_book_may_age_are_not_acted_on(tmp_path: Path) -> None:
+    # The freshness guard judged the book before decide; the collar and the price would otherwise rest on a book
+    # that went stale while the strategy thought.
+    venue = FakeVenue(VirtualClock())
+    max_age = Settings(**ARMED, state_db_path=tmp_path / "unused.db").max_market_data_age_ms
+
+    class Slow(Scripted):
+        def decide(self, view: MarketView) -> Wanted:
+            venue.clock.advance_ms(max_age + 1 if view.cycle_id == 1 else max_age // 2)
+            return super().decide(view)
+
+    _, venue, rows, _ = session(tmp_path, Slow([Wanted.of(BUY_LOW)]), venue, cycles=2)
+    assert [r[:3] for r in rows] == [(1, "refuse", rc.STRATEGY_TOO_SLOW), (2, "submit", rc.ORDER_SUBMITTED)]
+    assert json.loads(rows[0][4])["max_age_ms"] == str(max_age)
+    assert venue.write_attempts == ["submit"]  # cycle 2's decide stayed within the age: its order went

@@ -10,7 +10,8 @@ from btcbot.actors._base import ActorServices, BtcbotActor
 from btcbot.actors.messages import BooksChecked, IntentsProposed
 from btcbot.domain.orders import OrderStatus
 from btcbot.domain.rules import SymbolRules
-from btcbot.runtime.cycle import SymbolOutcome
+from btcbot.runtime.cycle import FreshBook, SymbolOutcome
+from btcbot.runtime.freshness import assess_book
 from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.runtime.strategy import AnyStrategy, Proposal, ask, build_view, plan, strategy_limits, strategy_orders
 from btcbot.telemetry.tracing import inject, start_span
@@ -28,6 +29,7 @@ class StrategyActor(BtcbotActor):
         account_scope: str,
         limits: RiskLimits,
         balances_known: bool,
+        max_age_ms: int,
     ) -> None:
         super().__init__(services)
         self._strategy = strategy
@@ -36,6 +38,7 @@ class StrategyActor(BtcbotActor):
         self._limits = {s: strategy_limits(limits, s) for s in self._rules}
         # Without credentials there are no balances to show (observe-only): the view says "unknown", not "zero".
         self._balances_known = balances_known
+        self._max_age_ms = max_age_ms
 
     def handle(self, message: Any) -> None:
         if not isinstance(message, BooksChecked):
@@ -76,7 +79,12 @@ class StrategyActor(BtcbotActor):
                     continue
                 mine = strategy_orders(ctx, fb.symbol)
                 view = build_view(ctx, fb.book, rules, self._limits[fb.symbol], orders=mine, balances=balances)
-                proposal = plan(ask(self._strategy, view), mine, rules, ctx=ctx, scope=self._scope)
+                wanted = ask(self._strategy, view)
+                aged = self._aged(fb)
+                if aged is not None:
+                    outcomes.append(aged)
+                    continue
+                proposal = plan(wanted, mine, rules, ctx=ctx, scope=self._scope)
                 if proposal.intents or proposal.cancels:
                     proposals.append(proposal)
                     fresh.append(fb)
@@ -97,3 +105,15 @@ class StrategyActor(BtcbotActor):
                 ctx=ctx, proposals=tuple(proposals), fresh=tuple(fresh), outcomes=tuple(outcomes), trace=trace
             ),
         )
+
+    def _aged(self, fb: FreshBook) -> SymbolOutcome | None:
+        """The freshness guard judged the book before the strategy was asked; a slow ``decide`` (or the ones before
+        it this cycle) can age it past the limit, and then its orders would be priced and collared on a stale book."""
+        clock = self.services.clock
+        verdict = assess_book(
+            fb.book, now_wall_ms=clock.wall_ms(), now_monotonic_ns=clock.monotonic_ns(), max_age_ms=self._max_age_ms
+        )
+        if verdict.ok:
+            return None
+        details = (("age_ms", f"{verdict.age_ms or 0:.0f}"), ("max_age_ms", str(self._max_age_ms)))
+        return SymbolOutcome(fb.symbol, "refuse", rc.STRATEGY_TOO_SLOW, details, verdict.age_ms)

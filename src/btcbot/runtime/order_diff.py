@@ -42,7 +42,8 @@ def on_grid(wanted: WantedOrder, rules: SymbolRules) -> WantedOrder | None:
     quantity = rules.round_quantity(wanted.quantity)
     if price <= 0 or quantity <= 0:
         return None
-    if price == wanted.price and quantity == wanted.quantity:
+    # Compared by digits, not value: 1.999E+6 equals 1999000 but would be recorded in that form.
+    if price.as_tuple() == wanted.price.as_tuple() and quantity.as_tuple() == wanted.quantity.as_tuple():
         return wanted
     return WantedOrder(wanted.side, price, quantity, wanted.post_only)
 

@@ -234,6 +234,7 @@ class _Session:
                 account_scope=scope,
                 limits=limits,
                 balances_known=self.s.credentials_present,
+                max_age_ms=self.s.max_market_data_age_ms,
             ),
             "freshness_guard": lambda: FreshnessGuardActor.start(sv, max_age_ms=self.s.max_market_data_age_ms),
             "feed": lambda: FeedActor.start(sv, market_data=deps.market_data),

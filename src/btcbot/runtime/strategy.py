@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from btcbot import reason_codes as rc
@@ -25,6 +25,8 @@ from btcbot.runtime.risk_gate import RiskLimits
 from btcbot.strategy import Balances, Limits, LiveOrder, MarketView, Position, Strategy, Wanted
 
 AnyStrategy = Strategy[Any]
+# The strategy's own words go into a record every cycle: enough to say why, never a dump that bloats the state DB.
+MAX_REASON_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,20 @@ def build_view(
 
 
 def ask(strategy: AnyStrategy, view: MarketView) -> Wanted:
-    wanted = strategy.decide(view)
+    """What the strategy wants; anything it does wrong is raised as an ``Exception`` naming it (an actor failure).
+
+    ``decide`` runs in a Decimal context of its own: a strategy that sets a precision or rounding for its arithmetic
+    does not change the rounding of its orders onto the grid, which runs in the same thread afterwards.
+    """
+    try:
+        with localcontext():
+            wanted = strategy.decide(view)
+    except Exception:
+        raise
+    except BaseException as exc:  # SystemExit and the like: see below
+        # Pykka answers anything that is not an Exception by stopping every actor without a word: the run would
+        # hang until the cycle timeout and blame no one, with nothing left to cancel an order at the stop.
+        raise RuntimeError(f"strategy {strategy.name}: decide() raised {exc!r}") from exc
     if not isinstance(wanted, Wanted):
         # A broken strategy is an actor failure (safe mode), never a guess at what it meant.
         raise TypeError(f"strategy {strategy.name}: decide() returned {type(wanted).__name__}, not Wanted")
@@ -101,15 +116,16 @@ def ask(strategy: AnyStrategy, view: MarketView) -> Wanted:
 
 
 def _skip(symbol: str, wanted: Wanted, diff: OrderDiff, live: tuple[OrderRecord, ...]) -> Proposal:
+    reason = wanted.reason[:MAX_REASON_CHARS] if wanted.reason else None
     if live:  # what it wants is working, or waits for an order still in flight (a submit, a cancel)
         working = diff.keep[0] if diff.keep else live[0]
         details: Details = (("client_order_id", working.client_order_id),)
         if diff.deferred:
             details = (*details, ("deferred", str(len(diff.deferred))))
-        if wanted.reason:
-            details = (*details, ("why", wanted.reason))
+        if reason:
+            details = (*details, ("why", reason))
         return Proposal(symbol, skip_reason=rc.STRATEGY_ORDER_ACTIVE, details=details)
-    why = "size_rounds_to_zero" if diff.dropped else (wanted.reason or "wants_none")
+    why = "size_rounds_to_zero" if diff.dropped else (reason or "wants_none")
     return Proposal(symbol, skip_reason=rc.STRATEGY_NO_INTENT, details=(("why", why),))
 
 
