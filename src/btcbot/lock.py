@@ -57,8 +57,12 @@ class InstanceLock:
         scope: str | None = None,
         state_db_path: str | os.PathLike[str] | None = None,
         grace_s: float = _ACQUIRE_GRACE_S,
+        record_refusal: bool = True,
     ) -> None:
         self.path = path
+        # A refused trading instance is evidence of a duplicate launch (stage7-alerts reports it); an operator's
+        # clean-up refused because a run holds the scope is not, and says so on its own terminal.
+        self._record_refusal = record_refusal
         self.scope = scope
         self._db = str(state_db_path) if state_db_path is not None else ""  # shown to a refused instance
         self._grace_s = grace_s
@@ -77,10 +81,16 @@ class InstanceLock:
         return cls(lock_path_for(lock_dir, scope), scope=scope_key(scope), state_db_path=state_db_path, grace_s=grace_s)
 
     @classmethod
-    def for_settings(cls, settings: Settings, *, grace_s: float = _ACQUIRE_GRACE_S) -> InstanceLock:
+    def for_settings(
+        cls, settings: Settings, *, grace_s: float = _ACQUIRE_GRACE_S, record_refusal: bool = True
+    ) -> InstanceLock:
         """The lock of this configuration's account scope: the one way a trading command builds it."""
-        return cls.for_scope(
-            settings.lock_dir, settings.resolved_account_scope, state_db_path=settings.state_db_file, grace_s=grace_s
+        return cls(
+            lock_path_for(settings.lock_dir, settings.resolved_account_scope),
+            scope=scope_key(settings.resolved_account_scope),
+            state_db_path=settings.state_db_file,
+            grace_s=grace_s,
+            record_refusal=record_refusal,
         )
 
     @classmethod
@@ -118,7 +128,7 @@ class InstanceLock:
                 if time.monotonic() >= deadline:
                     holder, holder_db = _read_holder(fd)
                     os.close(fd)
-                    if self.scope is not None:
+                    if self.scope is not None and self._record_refusal:
                         record_contention(self.path, self.scope, holder, self._db, holder_db)
                     raise InstanceLockHeld(str(self.path), holder, self.scope, holder_db) from None
                 time.sleep(0.01)

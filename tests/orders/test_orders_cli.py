@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from btcbot import reason_codes as rc
-from btcbot.lock import lock_path_for
+from btcbot.lock import lock_path_for, read_contention
 from btcbot.storage import open_reader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -130,6 +130,8 @@ def test_cancel_all_refuses_while_a_run_holds_the_lock(venue: Any) -> None:
     assert "Traceback" not in refused.stderr
     assert venue.writes("DELETE") == []
     assert listed.returncode == 0 and "open_at_venue=1" in listed.stdout
+    # The operator's refused clean-up is not a duplicate launch: the alerts must not say one was refused.
+    assert read_contention(locks, scope) == []
 
 
 def test_without_credentials_both_commands_refuse_with_exit_2(venue: Any) -> None:

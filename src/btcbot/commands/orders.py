@@ -189,7 +189,7 @@ def cancel_all(**kwargs: Any) -> int:
     gate = ArmingGate.from_settings(settings)
     token = gate.operator_cleanup_token(confirmed=args.confirm)
     # The lock first, before the venue or the DB is touched: a run holding it owns this scope's orders.
-    with InstanceLock.for_settings(settings):
+    with InstanceLock.for_settings(settings, record_refusal=False):
         exchange = BtcturkExchange.from_settings(settings)
         try:
             return _cancel_locked(settings, args, gate, token, exchange)
