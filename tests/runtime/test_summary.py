@@ -299,3 +299,14 @@ def test_help_states_the_one_exit_code_table(command, capfd):
     out = " ".join(captured.out.split())
     assert "1 anomaly: each on its own 'anomaly: <kind> ...' line" in out
     assert "130 interrupted by SIGINT (Ctrl-C) or SIGTERM, once or twice" in out
+
+
+@pytest.mark.parametrize(
+    ("setting", "cause", "shown"),
+    [(False, None, "off"), (True, None, "on"), (True, "stale_market_data", "latched:stale_market_data"),
+     (False, "actor_failure:strategy", "latched:actor_failure:strategy")],
+)  # fmt: skip
+def test_the_summary_says_safe_mode_as_the_live_line_does(setting, cause, shown):
+    s = RunSummary("run-1", "observe", safe_mode_setting=setting)
+    s.safe_mode_cause = cause
+    assert f"safe_mode={shown}" in s.lines()

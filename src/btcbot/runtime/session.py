@@ -186,7 +186,7 @@ class _Session:
         self.ttl = options.ttl_seconds or self.s.ttl_seconds
         self.control: queue.Queue[object] = queue.Queue()
         self.services = ActorServices(Routes(), self.control, deps.clock, FaultInjector(options.fault))
-        self.summary = RunSummary(deps.run_id, deps.gate.decision.mode.value)
+        self.summary = RunSummary(deps.run_id, deps.gate.decision.mode.value, safe_mode_setting=deps.settings.safe_mode)
         self.monitor = SafeModeMonitor(MonitorLimits.from_settings(self.s))
         self.live_orders: tuple[OrderRecord, ...] = ()
         self.end_cause: str | None = None  # set by an escalation that ends the run

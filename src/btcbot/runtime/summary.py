@@ -104,6 +104,15 @@ class RunSummary:
     reconcile_failure_streak_max: int = 0
     anomalies: list[Anomaly] = field(default_factory=list)
     safe_mode_cause: str | None = None
+    # SAFE_MODE=true: shown as the live line shows it (on), so the run's last line does not say off beside it.
+    safe_mode_setting: bool = False
+
+    @property
+    def safe_mode_text(self) -> str:
+        """off | on (SAFE_MODE=true) | latched:<cause>, the same words as the per-cycle line."""
+        if self.safe_mode_cause:
+            return f"latched:{self.safe_mode_cause}"
+        return "on" if self.safe_mode_setting else "off"
 
     def add(self, stats: CycleStats) -> None:
         """A cycle's (or start-up's, or stop's) counters."""
@@ -206,7 +215,7 @@ class RunSummary:
             lag_txt,
             f"decisions {reasons}",
             f"kill_switch {kill}",
-            f"safe_mode={'latched:' + self.safe_mode_cause if self.safe_mode_cause else 'off'}",
+            f"safe_mode={self.safe_mode_text}",
             "anomalies=" + (",".join(a.kind for a in self.anomalies) if self.anomalies else "none"),
             *(a.line() for a in self.anomalies),
         ]
