@@ -43,7 +43,8 @@ def _lock_file_problem(path: Path, exc: OSError, where: str, verb: str) -> str:
         return f"the instance lock file {path} is a symbolic link; remove it (btcbot never writes through a link)"
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
         return f"cannot {verb} the instance lock file {path}: {path.parent} is not a directory; {where} must be one"
-    return f"cannot {verb} the instance lock file {path}: {exc.strerror or exc.__class__.__name__}; {where} must be writable"
+    reason = exc.strerror or exc.__class__.__name__
+    return f"cannot {verb} the instance lock file {path}: {reason}; {where} must be writable"
 
 
 def _read_holder(fd: int) -> tuple[int | None, str | None]:

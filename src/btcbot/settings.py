@@ -155,7 +155,8 @@ def _is_loopback_host(host: str) -> bool:
 def _userinfo_problem(url: str, where_credentials_go: str) -> str | None:
     # A URL is printed by config show, doctor, health and orders list: a password in it would be printed too.
     if "@" in urlsplit(url).netloc:
-        return f"must not contain user:password@ (it would be printed wherever the URL is shown); {where_credentials_go}"
+        shown = "it would be printed wherever the URL is shown"
+        return f"must not contain user:password@ ({shown}); {where_credentials_go}"
     return None
 
 

@@ -267,7 +267,7 @@ def test_conflicting_spellings_in_the_env_file_are_refused(tmp_path: Path) -> No
         ("DRY_RUN=true\nNOTIONAL_CAP_TRY_PER_CYCLE\n", "line 2 (NOTIONAL_CAP_TRY_PER_CYCLE) has no '='"),
         # python-dotenv would expand it from the environment: the API key would become the service name.
         ("OTEL_SERVICE_NAME=bot-${BTCTURK_API_KEY}\n", "line 1 (OTEL_SERVICE_NAME) refers to a variable with ${...}"),
-        ("STATE_DB_PATH=\"${HOME}/state.db\"\n", "line 1 (STATE_DB_PATH) refers to a variable with ${...}"),
+        ('STATE_DB_PATH="${HOME}/state.db"\n', "line 1 (STATE_DB_PATH) refers to a variable with ${...}"),
         ("DRY_RUN=true\nNOT_A_SETTING=1\n", "line 2 NOT_A_SETTING is not a setting;"),
     ],
 )
@@ -714,5 +714,5 @@ def test_otlp_endpoints_are_http_urls(monkeypatch: pytest.MonkeyPatch, url: str,
     if ok:
         assert load_settings().otel_exporter_otlp_endpoint == url.strip()
     else:
-        with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT: invalid value .*: must be an http"):
+        with pytest.raises(ConfigError, match=r"OTEL_EXPORTER_OTLP_ENDPOINT: invalid value .*: must be an http"):
             load_settings()
