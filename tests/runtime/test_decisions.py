@@ -109,6 +109,8 @@ class TestCanary:
         assert p.skip_reason == rc.STRATEGY_NO_INTENT and dict(p.details) == {"why": "size_rounds_to_zero"}
 
 
+
+
 def intent(price="1996000", qty="0.00007", cid="c1", side=OrderSide.BUY):
     return OrderIntent("BTCTRY", side, Decimal(price), Decimal(qty), cid)
 

@@ -78,7 +78,7 @@ def test_default_is_the_canary_configured_by_settings_and_the_command_wins():
     )
     assert over.params == {"first_cycle_only": True, "notional_try": "100", "offset_bps": "5"}
     assert over.describe() == (
-        "strategy=canary (btcbot.strategies.canary:CanaryStrategy) "
+        'strategy=canary (btcbot.strategies.canary:CanaryStrategy) '
         'params={"first_cycle_only":true,"notional_try":"100","offset_bps":"5"}'
     )
 
