@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
+from btcbot.domain.number_text import number_kind, plain_number_text
 from btcbot.domain.symbols import normalize_symbol, symbol_list
 from btcbot.errors import ConfigError
 
@@ -78,10 +79,10 @@ def parse_position_caps(text: str) -> dict[str, Decimal]:
             except ValueError:
                 raise ValueError(f"{where}expected SYMBOL:QUANTITY such as BTCTRY:0.01") from None
         try:
-            value = Decimal(qty.strip())
-        except ArithmeticError:
+            value = Decimal(str(plain_number_text(qty, Decimal)))
+        except (ArithmeticError, ValueError):  # PydanticCustomError is a ValueError
             raise ValueError(f"{where}not a quantity (expected e.g. 0.01 or BTCTRY:0.01)") from None
-        if not value.is_finite() or value < 0:
+        if value < 0:  # plain digits are always finite
             raise ValueError(f"{where}the cap must be a finite quantity >= 0")
         if key in caps or (ALL_SYMBOLS in caps) or (key == ALL_SYMBOLS and caps):
             raise ValueError("give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)")
@@ -297,6 +298,12 @@ class Settings(BaseSettings):
     # Prometheus /metrics (the same metrics as OTLP); unset: no HTTP server. 0 lets the OS choose (tests).
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"  # loopback unless the operator opens it up
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value: object, info: ValidationInfo) -> object:
+        kind = number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        return plain_number_text(value, kind) if kind else value
 
     @field_validator("strategy", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def test_a_secret_that_is_not_base64_is_refused(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_non_ascii_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY + "é", BTCTURK_API_SECRET=SECRET)
+    err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY + "\u00e9", BTCTURK_API_SECRET=SECRET)
     assert "BTCTURK_API_KEY: contains a non-ASCII character" in str(err) and "zq82" not in str(err)
 
 
@@ -598,8 +599,8 @@ def test_position_caps_parse(text: str, caps: dict[str, Decimal]) -> None:
         ("abc", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("BTCTRY:x,ETHTRY:1", "'BTCTRY:x': not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("-0.01", "the cap must be a finite quantity >= 0"),
-        ("inf", "the cap must be a finite quantity >= 0"),
-        ("nan", "the cap must be a finite quantity >= 0"),
+        ("inf", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
+        ("nan", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("ETHTRY:1,BTCTRY:-1", "'BTCTRY:-1': the cap must be a finite quantity >= 0"),
         ("BTCTRY:1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
         ("1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
@@ -716,3 +717,48 @@ def test_otlp_endpoints_are_http_urls(monkeypatch: pytest.MonkeyPatch, url: str,
     else:
         with pytest.raises(ConfigError, match=r"OTEL_EXPORTER_OTLP_ENDPOINT: invalid value .*: must be an http"):
             load_settings()
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "\u0661\u0665\u0660"),  # Arabic-Indic digits: Decimal() reads 150
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "\uff11\uff15\uff10"),  # full-width digits
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "1_000"),
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "1e400"),
+        ("MAX_NOTIONAL_PER_ORDER_TRY", "1E+2"),
+        ("CYCLE_SECONDS", "1e-30"),
+        ("MAX_ORDERS_PER_CYCLE", "1_0"),
+        ("MAX_ORDERS_PER_CYCLE", "2.0"),
+        ("METRICS_PORT", "\u0668\u0660"),
+        ("MAX_POSITION_BASE", "\uff11"),
+        ("MAX_POSITION_BASE", "BTCTRY:1_0"),
+    ],
+)
+def test_numbers_are_plain_ascii_digits(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match=re.escape(f"{var}: invalid value '{value}'")):
+        load_settings()
+
+
+@pytest.mark.parametrize(("value", "read"), [(" 150 ", "150"), ("+150", "150"), ("150.", "150"), ("150.50", "150.5")])
+def test_plain_numbers_in_their_usual_forms_are_read(monkeypatch: pytest.MonkeyPatch, value: str, read: str) -> None:
+    monkeypatch.setenv("NOTIONAL_CAP_TRY_PER_CYCLE", value)
+    assert load_settings().notional_cap_try_per_cycle == Decimal(read)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("BTCTRY,btc_try", "names BTCTRY more than once (after normalising); name each pair once"),
+        ("\uff22\uff34\uff23\uff34\uff32\uff39", "is not a symbol such as BTCTRY"),
+        ("BTCTRY\u0661", "is not a symbol such as BTCTRY"),
+        ("stra\u00dfe", "is not a symbol such as BTCTRY"),  # upper() would make it STRASSE
+    ],
+)
+def test_universe_symbols_are_ascii_and_each_named_once(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("UNIVERSE_SYMBOLS", value)
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_settings()
