@@ -117,7 +117,7 @@ def parse_flags(command: Command, tokens: Sequence[str]) -> BaseModel:
             raise ArgvError("'--' is not accepted (nothing may follow it); remove it", command=command)
         if not token.startswith("-") or _is_number(token):
             after = f" ({previous.name} is a switch and takes no value)" if previous and previous.is_bool else ""
-            raise ArgvError(f"unexpected argument {token!r}{after}", command=command)
+            raise ArgvError(f"unexpected argument {token!r}{after}{_typographic_dash(token)}", command=command)
         name, has_inline, inline = token.partition("=")
         flag = flags.get(name)
         if flag is None:
@@ -147,6 +147,17 @@ def parse_flags(command: Command, tokens: Sequence[str]) -> BaseModel:
         return command.model.model_validate(values)
     except ValidationError as exc:
         raise ArgvError(describe_errors(exc), command=command) from None
+
+
+# What a document or chat turns "--" into: a flag pasted from one would otherwise read as a stray argument.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+
+
+def _typographic_dash(token: str) -> str:
+    stripped = token.lstrip(_DASHES + "-")
+    if len(stripped) == len(token) or not any(ch in _DASHES for ch in token[: len(token) - len(stripped)]):
+        return ""
+    return f": it starts with a typographic dash (pasted?); type --{stripped}"
 
 
 def _is_number(token: str) -> bool:

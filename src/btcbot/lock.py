@@ -36,6 +36,17 @@ def lock_path_for(lock_dir: str | os.PathLike[str], scope: str) -> Path:
     return Path(lock_dir).expanduser() / f"{scope_key(scope)}.lock"
 
 
+def _lock_file_problem(path: Path, exc: OSError, where: str, verb: str) -> str:
+    """Why the lock file cannot be opened, with what to do about it."""
+    if path.is_symlink():
+        # The holder truncates the file and writes its PID: through a link that would overwrite another file.
+        return f"the instance lock file {path} is a symbolic link; remove it (btcbot never writes through a link)"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return f"cannot {verb} the instance lock file {path}: {path.parent} is not a directory; {where} must be one"
+    reason = exc.strerror or exc.__class__.__name__
+    return f"cannot {verb} the instance lock file {path}: {reason}; {where} must be writable"
+
+
 def _read_holder(fd: int) -> tuple[int | None, str | None]:
     """(PID, STATE_DB_PATH) as the holder wrote them; either may be unknown."""
     try:
@@ -112,13 +123,10 @@ class InstanceLock:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             where = "LOCK_DIR" if self.scope is not None else "the DB's directory"
-            raise StateStoreUnavailable(
-                f"cannot create the instance lock file {self.path}: {exc.strerror or exc.__class__.__name__}; "
-                f"{where} must be writable"
-            ) from None
+            raise StateStoreUnavailable(_lock_file_problem(self.path, exc, where, "create")) from None
         deadline = time.monotonic() + self._grace_s
         while True:
             try:
@@ -164,9 +172,11 @@ def lock_status(lock_dir: str | os.PathLike[str], scope: str) -> tuple[bool, int
     """Probe without taking the lock for longer than a moment: (held, holder PID if known)."""
     path = lock_path_for(lock_dir, scope)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         return False, None
+    except OSError as exc:
+        raise StateStoreUnavailable(_lock_file_problem(path, exc, "LOCK_DIR", "read")) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -202,10 +212,11 @@ def record_contention(
             "holder_state_db_path": holder_db,
         }
     )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW  # never through a link
     try:
         if path.exists() and path.stat().st_size > _CONTENTION_MAX_BYTES:
-            path.write_text("", encoding="utf-8")  # bounded: old contention is not worth unbounded growth
-        with path.open("a", encoding="utf-8") as fh:
+            flags |= os.O_TRUNC  # bounded: old contention is not worth unbounded growth
+        with os.fdopen(os.open(path, flags, 0o644), "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
     except OSError:
         pass

@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
+from btcbot.domain.number_text import number_kind, plain_number_text
 from btcbot.domain.symbols import normalize_symbol, symbol_list
 from btcbot.errors import ConfigError
 
@@ -78,10 +79,10 @@ def parse_position_caps(text: str) -> dict[str, Decimal]:
             except ValueError:
                 raise ValueError(f"{where}expected SYMBOL:QUANTITY such as BTCTRY:0.01") from None
         try:
-            value = Decimal(qty.strip())
-        except ArithmeticError:
+            value = Decimal(str(plain_number_text(qty, Decimal)))
+        except (ArithmeticError, ValueError):  # PydanticCustomError is a ValueError
             raise ValueError(f"{where}not a quantity (expected e.g. 0.01 or BTCTRY:0.01)") from None
-        if not value.is_finite() or value < 0:
+        if value < 0:  # plain digits are always finite
             raise ValueError(f"{where}the cap must be a finite quantity >= 0")
         if key in caps or (ALL_SYMBOLS in caps) or (key == ALL_SYMBOLS and caps):
             raise ValueError("give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)")
@@ -152,12 +153,28 @@ def _is_loopback_host(host: str) -> bool:
         return False
 
 
+def _userinfo_problem(url: str, where_credentials_go: str) -> str | None:
+    # A URL is printed by config show, doctor, health and orders list: a password in it would be printed too.
+    if "@" in urlsplit(url).netloc:
+        shown = "it would be printed wherever the URL is shown"
+        return f"must not contain user:password@ ({shown}); {where_credentials_go}"
+    return None
+
+
 def venue_url_problem(url: str, *, secure: str, plain: str) -> str | None:
     """``secure`` (https/wss) is required; ``plain`` (http/ws) only for a loopback host (the simulator)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # an unbalanced IPv6 bracket
+        return f"must be a {secure}:// URL with a host"
     if not host:
         return f"must be a {secure}:// URL with a host"
+    problem = _userinfo_problem(url, "BTCTurk credentials go in BTCTURK_API_KEY and BTCTURK_API_SECRET")
+    if problem:
+        return problem
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return "must not have a ?query or #fragment: every request path is appended to it"
     if parts.scheme == secure or (parts.scheme == plain and _is_loopback_host(host)):
         return None
     if parts.scheme == plain:
@@ -282,6 +299,12 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"  # loopback unless the operator opens it up
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value: object, info: ValidationInfo) -> object:
+        kind = number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        return plain_number_text(value, kind) if kind else value
+
     @field_validator("strategy", mode="before")
     @classmethod
     def _strip_strategy(cls, value: object) -> object:
@@ -318,7 +341,28 @@ class Settings(BaseSettings):
     @classmethod
     def _venue_url_scheme(cls, value: str, info: ValidationInfo) -> str:
         secure, plain = ("https", "http") if info.field_name == "btcturk_base_url" else ("wss", "ws")
+        value = value.strip()
         problem = venue_url_problem(value, secure=secure, plain=plain)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator(
+        "otel_exporter_otlp_endpoint", "otel_exporter_otlp_traces_endpoint", "otel_exporter_otlp_metrics_endpoint"
+    )
+    @classmethod
+    def _otlp_endpoint_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+            is_url = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # an unbalanced IPv6 bracket
+            is_url = False
+        if not is_url:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:4318")
+        problem = _userinfo_problem(value, "give the collector's credentials in OTEL_EXPORTER_OTLP_HEADERS")
         if problem:
             raise ValueError(problem)
         return value
@@ -452,6 +496,16 @@ SECRET_FIELDS = frozenset({"btcturk_api_key", "btcturk_api_secret", "otel_export
 # Never echoed in an error either: a strategy's parameters may hold its own secret (docs/strategies.md).
 _NO_ECHO = SECRET_FIELDS | {"strategy_params"}
 
+_URL_FIELDS = frozenset(
+    {
+        "btcturk_base_url",
+        "btcturk_ws_url",
+        "otel_exporter_otlp_endpoint",
+        "otel_exporter_otlp_traces_endpoint",
+        "otel_exporter_otlp_metrics_endpoint",
+    }
+)
+
 _ACCEPTED: dict[str, str] = {
     "market_data_mode": "rest, ws",
     "log_level": "DEBUG, INFO, WARNING, ERROR, CRITICAL",
@@ -475,6 +529,8 @@ def _describe_error(err: Mapping[str, Any]) -> str:
         return f"{name}: {msg}"
     raw = err.get("input")
     shown = f" {raw!r}" if isinstance(raw, (str, int, float)) else ""
+    if field in _URL_FIELDS and "@" in str(raw):
+        shown = ""  # it may carry user:password@
     line = f"{name}: invalid value{shown}: {msg}"
     if accepted and "accepted" not in msg:
         line += f" (accepted: {accepted})"
@@ -486,29 +542,56 @@ def _describe_error(err: Mapping[str, Any]) -> str:
 _KEY_LIKE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _setting_named(key: str | None) -> str:
+    """`` (NAME)`` for a setting's name; nothing for any other text, which may be a secret pasted on its own line."""
+    return f" ({key.upper()})" if key and key.lower() in Settings.model_fields else ""
+
+
 def _env_file_problems(text: str, path: Path) -> list[str]:
-    """Lines python-dotenv would skip with a warning, and keys set twice to different values (the last would
-    win silently). Either would leave a setting other than the operator wrote, e.g. a cap at its default.
-    Values are never echoed: the line may hold a secret."""
+    """Lines python-dotenv would skip with a warning or keep without a value, ``${VAR}`` references, names that are
+    not settings, and keys set twice to different values (the last would win silently). Each would leave a setting
+    other than the operator wrote, e.g. a cap at its default. Values, and names that are not settings, are never
+    echoed: the line may hold a secret."""
+    import difflib
+
     from dotenv.parser import parse_stream
+    from dotenv.variables import Variable, parse_variables
 
     problems: list[str] = []
     seen: dict[str, tuple[int, str | None]] = {}
     for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
+        where = f"--env-file {path}: line {binding.original.line}"
         if binding.error:
             key = _KEY_LIKE.match(binding.original.string)
-            named = f" ({key.group(1)})" if key else ""
             problems.append(
-                f"--env-file {path}: line {line}{named} is not KEY=VALUE; fix it or remove it"
+                f"{where}{_setting_named(key.group(1) if key else None)} is not KEY=VALUE; fix it or remove it"
                 " (a skipped line would leave that setting at its default)"
             )
-        elif binding.key is not None:
-            first = seen.setdefault(binding.key, (line, binding.value))
+        elif binding.key is None:
+            continue  # a blank line or a comment
+        elif binding.key.lower() not in Settings.model_fields:
+            close = difflib.get_close_matches(binding.key.upper(), [n.upper() for n in Settings.model_fields], n=1)
+            if close:
+                hint = f"{binding.key} is not a setting (did you mean {close[0]}?)"
+            elif _ENV_NAME.fullmatch(binding.key):
+                hint = f"{binding.key} is not a setting"
+            else:  # mixed case or symbols: more like a pasted secret than a variable name
+                hint = "names no setting (the name is not shown: it may be a secret)"
+            problems.append(f"{where} {hint}; see `btcbot config show` for every accepted name")
+        elif binding.value is None:
+            problems.append(f"{where}{_setting_named(binding.key)} has no '='; write {binding.key.upper()}=VALUE")
+        elif any(isinstance(atom, Variable) for atom in parse_variables(binding.value)):
+            # python-dotenv would expand it from the environment: a secret could land in a setting that is printed.
+            problems.append(f"{where}{_setting_named(binding.key)} refers to a variable with ${{...}}; write the value")
+        else:
+            first = seen.setdefault(binding.key, (binding.original.line, binding.value))
             if first[1] != binding.value:  # the first occurrence always equals itself
                 problems.append(
-                    f"--env-file {path}: {binding.key} is set on lines {first[0]} and {line} to different values;"
-                    " keep one"
+                    f"--env-file {path}: {binding.key} is set on lines {first[0]} and {binding.original.line} to "
+                    "different values; keep one"
                 )
     return problems
 

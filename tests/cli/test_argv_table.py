@@ -78,7 +78,7 @@ def case(command: Command, mistake: str) -> tuple[list[str], str] | None:
     if mistake == "wrong_type":
         numeric = [f for f in valued if _is_numeric(f)]
         if numeric:
-            return [*base, numeric[0].name, "abc"], f"{numeric[0].name} abc: input should be a valid"
+            return [*base, numeric[0].name, "abc"], f"{numeric[0].name} abc: expected a"
         return [*base, f"{switches[0].name}=yes"], f"{switches[0].name} is a switch and takes no value"
     raise AssertionError(mistake)
 
@@ -153,7 +153,28 @@ def test_mistake_is_refused_before_anything_runs(
         (["run", "--loop", "--cycle-seconds", "nan"], "--cycle-seconds"),
         (["run"], "pass exactly one of --once or --loop"),
         (["run", "--once", "--max-cycles", "5"], "--max-cycles bounds --loop"),
-        (["canary", "loop", "--max-cycles", "2.5"], "--max-cycles 2.5: input should be a valid integer"),
+        (["canary", "loop", "--max-cycles", "2.5"], "--max-cycles 2.5: expected a whole number in plain digits"),
+        # Python (and pydantic) would read other scripts' digits, underscores and exponents as some number.
+        (
+            ["canary", "once", "--notional-try", "\u0661\u0665\u0660"],
+            "\u0661\u0665\u0660: expected a number in plain digits",
+        ),
+        (
+            ["canary", "once", "--notional-try", "\uff11\uff15\uff10"],
+            "\uff11\uff15\uff10: expected a number in plain digits",
+        ),
+        (["canary", "once", "--notional-try", "1_000"], "--notional-try 1_000: expected a number in plain digits"),
+        (["canary", "once", "--notional-try", "1e2"], "--notional-try 1e2: expected a number in plain digits"),
+        (
+            ["canary", "once", "--ttl-seconds", "\uff13\uff10"],
+            "\uff13\uff10: expected a whole number in plain",
+        ),
+        (["canary", "loop", "--max-cycles", "5.0"], "--max-cycles 5.0: expected a whole number in plain digits"),
+        (["canary", "once", "--symbol", "\uff22\uff34\uff23\uff34\uff32\uff39"], "is not a symbol such as BTCTRY"),
+        # A flag pasted from a document: an em dash, an en dash, a minus sign.
+        (["canary", "once", "\u2014dry-run"], "typographic dash (pasted?); type --dry-run"),
+        (["run", "--once", "\u2013dry-run"], "typographic dash (pasted?); type --dry-run"),
+        (["run", "--once", "\u2212\u2212dry-run"], "typographic dash (pasted?); type --dry-run"),
         (["stage7-export", "--format", "xlsx", "--out", "x"], "--format xlsx: expected one of jsonl, csv, parquet"),
         (["stage7-export"], "--out PATH is required (e.g. --out ./artifacts/stage7.jsonl)"),
         (["replay", "--speed", "fast"], "--speed"),

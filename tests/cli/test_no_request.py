@@ -70,7 +70,7 @@ _CASES = [
     (["run", "--once", "--", "--dry-run"], "'--' is not accepted"),
     (["canary", "loop", *_ORDER, "--max-cycles"], "--max-cycles needs a value"),
     (["canary", "loop", *_ORDER, "--max-cycles", "5", "--max-cycles", "5"], "--max-cycles given twice"),
-    (["run", "--loop", "--max-cycles", "five"], "--max-cycles five: input should be a valid integer"),
+    (["run", "--loop", "--max-cycles", "five"], "--max-cycles five: expected a whole number in plain digits"),
     (["canary", "once", *_ORDER, "now"], "unexpected argument 'now'"),
     (["canary", "once"], "--symbol, --notional-try, --ttl-seconds must be given explicitly"),
     (["canary", "loop", *_ORDER[2:], "--symbol", "ETHTRY"], "--symbol ETHTRY is not in UNIVERSE_SYMBOLS=BTCTRY"),

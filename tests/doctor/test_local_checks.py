@@ -120,6 +120,14 @@ def test_instance_lock_statuses(tmp_path: Path) -> None:
     assert f"PID {os.getpid()}" in held.reason and held.details["holder_pid"] == os.getpid()
 
 
+def test_a_lock_file_that_is_a_link_fails_the_check_instead_of_stopping_doctor(tmp_path: Path) -> None:
+    settings = Settings(state_db_path=tmp_path / "state.db", lock_dir=tmp_path / "locks")
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "default.lock").symlink_to(tmp_path / "elsewhere")
+    result = local.check_instance_lock(settings)
+    assert result.status is Status.FAIL and "is a symbolic link; remove it" in result.reason
+
+
 @pytest.mark.parametrize("scope", ["default", "acct1"])
 def test_lock_check_is_per_scope(tmp_path: Path, scope: str) -> None:
     settings = Settings(state_db_path=tmp_path / "state.db", account_scope=scope)

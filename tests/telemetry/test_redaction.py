@@ -122,10 +122,10 @@ def test_a_base64_secret_is_scrubbed_percent_encoded() -> None:
     assert Redactor([secret])(f"GET /x?s={quote(secret, safe='')}") == f"GET /x?s={REDACTED}"
 
 
-def test_four_characters_are_a_secret_three_are_not() -> None:
-    assert Redactor(["abcd"])("x abcd y") == f"x {REDACTED} y"
-    assert Redactor(["abc"])("x abc y") == "x abc y"
-    assert Redactor(["", "abc"])("abc") == "abc"
+def test_four_characters_are_removed_anywhere_three_only_where_they_stand_alone() -> None:
+    assert Redactor(["abcd"])("x abcd y xabcdy") == f"x {REDACTED} y x{REDACTED}y"
+    assert Redactor(["abc"])("x abc y xabcy") == f"x {REDACTED} y xabcy"
+    assert Redactor(["", "abc"])("abc") == REDACTED
 
 
 def test_the_longest_secret_goes_first_whatever_its_spelling() -> None:
@@ -155,6 +155,7 @@ def test_the_secrets_of_the_settings_include_each_otlp_header_value() -> None:
         "c2VjcmV0",
         "Authorization=Basic dXNlcjpwYXNz==, x-tenant = t-42",
         "Basic dXNlcjpwYXNz==",
+        "dXNlcjpwYXNz==",  # the credential alone, as an error message may quote it
         "t-42",
     ]
     assert secrets_of(load_settings()) == []
@@ -261,3 +262,18 @@ def test_the_wrapper_passes_flush_and_shutdown_through() -> None:
     wrapper.force_flush()
     wrapper.shutdown()
     assert inner.calls == [1234, 30000, "shutdown"]
+
+
+def test_a_short_secret_is_removed_where_it_stands_alone_not_inside_words() -> None:
+    # A 3-character OTLP header value: replaced everywhere it would shred the text, skipped it would leak.
+    redact = Redactor(["zq7", "k"])
+    assert redact("token=zq7, then 'zq7' and zq7.") == f"token={REDACTED}, then '{REDACTED}' and {REDACTED}."
+    assert redact("key: k (monkey, xzq7y)") == f"key: {REDACTED} (monkey, xzq7y)"
+
+
+def test_a_short_otlp_header_value_never_reaches_a_log_line() -> None:
+    settings = load_settings(otel_exporter_otlp_headers="x-api-key=zq7,authorization=Bearer%20long-token-zq84")
+    redact = Redactor(secrets_of(settings))
+    # As sent (percent-decoded), and the bare token after its scheme, as an error message may quote them.
+    line = redact("collector refused key zq7, 'Bearer long-token-zq84' and token long-token-zq84")
+    assert "zq7" not in line and "zq84" not in line

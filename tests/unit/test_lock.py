@@ -144,8 +144,8 @@ def test_what_a_refused_start_reads_of_the_holder(
 @pytest.mark.parametrize(
     ("make", "where"),
     [
-        (lambda base: InstanceLock.for_scope(base / "locks", "s"), "LOCK_DIR must be writable"),
-        (lambda base: InstanceLock.for_output_db(base / "out.db"), "the DB's directory must be writable"),
+        (lambda base: InstanceLock.for_scope(base / "locks", "s"), "LOCK_DIR must be one"),
+        (lambda base: InstanceLock.for_output_db(base / "out.db"), "the DB's directory must be one"),
     ],
 )
 def test_a_lock_that_cannot_be_created_says_where_and_what_to_do(tmp_path: Path, make: object, where: str) -> None:
@@ -207,3 +207,26 @@ def test_read_contention_oldest_first_skipping_what_it_cannot_read(locks: Path) 
     assert read_contention(locks, "none") == []
     contention_path_for(lock_path_for(locks, "c")).mkdir()  # cannot be read as text
     assert read_contention(locks, "c") == []
+
+
+def test_the_lock_never_writes_through_a_symbolic_link(locks: Path, tmp_path: Path) -> None:
+    # The holder truncates its lock file and writes its PID: through a link (a shared LOCK_DIR such as /tmp) it
+    # would overwrite whatever file the link names.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    locks.mkdir()
+    lock_path_for(locks, "s").symlink_to(victim)
+    for probe in (InstanceLock.for_scope(locks, "s", grace_s=0).acquire, lambda: lock_status(locks, "s")):
+        with pytest.raises(StateStoreUnavailable, match=r"s\.lock is a symbolic link; remove it"):
+            probe()
+    contention_path_for(lock_path_for(locks, "s")).symlink_to(victim)
+    record_contention(lock_path_for(locks, "s"), "s", 7)
+    assert victim.read_text() == "precious"
+
+
+def test_a_lock_dir_that_is_a_file_is_a_clear_error_for_the_probe_too(tmp_path: Path) -> None:
+    # status and doctor probe the lock: a LOCK_DIR that is a file must be an error they can show, not a traceback.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StateStoreUnavailable, match="is not a directory; LOCK_DIR must be one"):
+        lock_status(blocker, "s")

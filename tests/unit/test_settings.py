@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_cross_field_rules() -> None:
 def test_env_file_unknown_key_is_reported_by_name(tmp_path: Path) -> None:
     env = tmp_path / ".env.pilot"
     env.write_text("LIVE_TRADNG=true\nDRY_RUN=true\n")
-    with pytest.raises(ConfigError, match="LIVE_TRADNG: unknown setting"):
+    with pytest.raises(ConfigError, match=r"line 1 LIVE_TRADNG is not a setting \(did you mean LIVE_TRADING\?\)"):
         load_settings(env_file=env)
 
 
@@ -171,7 +172,7 @@ def test_a_secret_that_is_not_base64_is_refused(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_non_ascii_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY + "é", BTCTURK_API_SECRET=SECRET)
+    err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY + "\u00e9", BTCTURK_API_SECRET=SECRET)
     assert "BTCTURK_API_KEY: contains a non-ASCII character" in str(err) and "zq82" not in str(err)
 
 
@@ -263,6 +264,12 @@ def test_conflicting_spellings_in_the_env_file_are_refused(tmp_path: Path) -> No
             "DRY_RUN=true\nTTL_SECONDS=30\nDRY_RUN=false\n",
             "DRY_RUN is set on lines 1 and 3 to different values; keep one",
         ),
+        # A name without '=': python-dotenv keeps it with no value, and the cap would stay at its default.
+        ("DRY_RUN=true\nNOTIONAL_CAP_TRY_PER_CYCLE\n", "line 2 (NOTIONAL_CAP_TRY_PER_CYCLE) has no '='"),
+        # python-dotenv would expand it from the environment: the API key would become the service name.
+        ("OTEL_SERVICE_NAME=bot-${BTCTURK_API_KEY}\n", "line 1 (OTEL_SERVICE_NAME) refers to a variable with ${...}"),
+        ('STATE_DB_PATH="${HOME}/state.db"\n', "line 1 (STATE_DB_PATH) refers to a variable with ${...}"),
+        ("DRY_RUN=true\nNOT_A_SETTING=1\n", "line 2 NOT_A_SETTING is not a setting;"),
     ],
 )
 def test_an_env_file_line_that_would_be_skipped_or_overridden_is_refused(
@@ -457,6 +464,15 @@ def test_base64_is_checked_strictly_not_by_dropping_stray_characters() -> None:
         ("wss://api.btcturk.com", "must be a https:// URL"),
         ("https://api.btcturk.com", None),
         ("http://LOCALHOST:1", None),
+        ("https://proxy.example/btcturk/", None),  # a path prefix is fine: request paths are appended to it
+        ("http://[::1", "must be a https:// URL with a host"),
+        ("https://api.btcturk.com?k=v", "must not have a ?query or #fragment: every request path is appended to it"),
+        ("https://api.btcturk.com#x", "must not have a ?query or #fragment: every request path is appended to it"),
+        (
+            "https://user:pw@api.btcturk.com",
+            "must not contain user:password@ (it would be printed wherever the URL is shown); "
+            "BTCTurk credentials go in BTCTURK_API_KEY and BTCTURK_API_SECRET",
+        ),
     ],
 )
 def test_venue_url_problems(url: str, problem: str | None) -> None:
@@ -526,10 +542,10 @@ def test_sources_name_init_overrides_and_work_without_an_env_file(monkeypatch: p
 
 def test_the_same_ack_in_both_places_is_not_an_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env = tmp_path / ".env.pilot"
-    env.write_text("LIVE_TRADING_ACK=I_UNDERSTAND\nDRY_RUN=False\nSAFE_MODE\n")
+    env.write_text("LIVE_TRADING_ACK=I_UNDERSTAND\nDRY_RUN=False\nSAFE_MODE=\n")
     monkeypatch.setenv("LIVE_TRADING_ACK", "I_UNDERSTAND")
     monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.setenv("SAFE_MODE", "")  # unset in both, spelt two ways
+    monkeypatch.setenv("SAFE_MODE", " ")  # empty in both, spelt two ways
     assert gates_overriding_env_file(env) == ()
 
 
@@ -583,8 +599,8 @@ def test_position_caps_parse(text: str, caps: dict[str, Decimal]) -> None:
         ("abc", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("BTCTRY:x,ETHTRY:1", "'BTCTRY:x': not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("-0.01", "the cap must be a finite quantity >= 0"),
-        ("inf", "the cap must be a finite quantity >= 0"),
-        ("nan", "the cap must be a finite quantity >= 0"),
+        ("inf", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
+        ("nan", "not a quantity (expected e.g. 0.01 or BTCTRY:0.01)"),
         ("ETHTRY:1,BTCTRY:-1", "'BTCTRY:-1': the cap must be a finite quantity >= 0"),
         ("BTCTRY:1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
         ("1,BTCTRY:2", "give one number for every symbol, or each symbol once (BTCTRY:0.01,ETHTRY:0.5)"),
@@ -629,3 +645,120 @@ def test_strategy_params_are_a_json_object_kept_as_written(value: str | None, ke
 )
 def test_bad_strategy_params_are_named_without_echoing_them(value: object, problem: str) -> None:
     assert _message(strategy_params=value) == f"invalid configuration: STRATEGY_PARAMS: {problem}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Zm9vYmFyLXBhc3RlZC1zZWNyZXQ",  # a secret pasted on a line of its own: python-dotenv reads a name
+        "Zm9vYmFyLXBhc3RlZC1zZWNyZXQ=",  # ... and with base64 padding, a name with an empty value
+        "Zm9vYmFyLXBhc3RlZC1zZWNyZXQ=x",
+        'Zm9vYmFyLXBhc3RlZC1zZWNyZXQ"x',
+    ],
+)
+def test_an_env_file_line_that_names_no_setting_is_refused_without_echoing_it(tmp_path: Path, line: str) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text(f"DRY_RUN=true\n{line}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    message = str(info.value)
+    assert "line 2" in message
+    assert "Zm9vYmFy".lower() not in message.lower()
+
+
+def test_an_env_file_reference_never_copies_the_environment_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BTCTURK_API_KEY", KEY)
+    env = tmp_path / ".env.pilot"
+    env.write_text("OTEL_SERVICE_NAME=bot-${BTCTURK_API_KEY}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "BTCTURK_BASE_URL",
+        "BTCTURK_WS_URL",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    ],
+)
+@pytest.mark.parametrize("userinfo", ["opuser:pw9zq@", "pw9zq@", "opuser:pw9zq@127.0.0.1@"])
+def test_a_url_with_a_password_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, var: str, userinfo: str
+) -> None:
+    # config show, doctor, health and orders list print these URLs: a password in one would be printed too.
+    scheme = {"BTCTURK_BASE_URL": "https", "BTCTURK_WS_URL": "wss"}.get(var, "https")
+    monkeypatch.setenv(var, f"{scheme}://{userinfo}example.com")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert f"{var}: invalid value: must not contain user:password@" in str(info.value)
+    assert "pw9zq" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("http://127.0.0.1:4318", True),
+        (" https://collector.example/otlp ", True),
+        ("", True),
+        ("collector:4318", False),
+        ("grpc://collector:4317", False),
+        ("http://", False),
+        ("http://[::1", False),
+    ],
+)
+def test_otlp_endpoints_are_http_urls(monkeypatch: pytest.MonkeyPatch, url: str, ok: bool) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
+    if ok:
+        assert load_settings().otel_exporter_otlp_endpoint == url.strip()
+    else:
+        with pytest.raises(ConfigError, match=r"OTEL_EXPORTER_OTLP_ENDPOINT: invalid value .*: must be an http"):
+            load_settings()
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "\u0661\u0665\u0660"),  # Arabic-Indic digits: Decimal() reads 150
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "\uff11\uff15\uff10"),  # full-width digits
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "1_000"),
+        ("NOTIONAL_CAP_TRY_PER_CYCLE", "1e400"),
+        ("MAX_NOTIONAL_PER_ORDER_TRY", "1E+2"),
+        ("CYCLE_SECONDS", "1e-30"),
+        ("MAX_ORDERS_PER_CYCLE", "1_0"),
+        ("MAX_ORDERS_PER_CYCLE", "2.0"),
+        ("METRICS_PORT", "\u0668\u0660"),
+        ("MAX_POSITION_BASE", "\uff11"),
+        ("MAX_POSITION_BASE", "BTCTRY:1_0"),
+    ],
+)
+def test_numbers_are_plain_ascii_digits(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match=re.escape(f"{var}: invalid value '{value}'")):
+        load_settings()
+
+
+@pytest.mark.parametrize(("value", "read"), [(" 150 ", "150"), ("+150", "150"), ("150.", "150"), ("150.50", "150.5")])
+def test_plain_numbers_in_their_usual_forms_are_read(monkeypatch: pytest.MonkeyPatch, value: str, read: str) -> None:
+    monkeypatch.setenv("NOTIONAL_CAP_TRY_PER_CYCLE", value)
+    assert load_settings().notional_cap_try_per_cycle == Decimal(read)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("BTCTRY,btc_try", "names BTCTRY more than once (after normalising); name each pair once"),
+        ("\uff22\uff34\uff23\uff34\uff32\uff39", "is not a symbol such as BTCTRY"),
+        ("BTCTRY\u0661", "is not a symbol such as BTCTRY"),
+        ("stra\u00dfe", "is not a symbol such as BTCTRY"),  # upper() would make it STRASSE
+    ],
+)
+def test_universe_symbols_are_ascii_and_each_named_once(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("UNIVERSE_SYMBOLS", value)
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_settings()

@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from btcbot.doctor.window import parse_window
+from btcbot.domain.number_text import number_kind, plain_number_text
 from btcbot.errors import UsageError
 
 
@@ -21,6 +22,12 @@ class CommandArgs(BaseModel):
     """Base of every command's arguments: unknown names are refused, never dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value: object, info: ValidationInfo) -> object:
+        kind = number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        return plain_number_text(value, kind) if kind else value
 
 
 EnvFile = Annotated[

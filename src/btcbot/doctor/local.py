@@ -197,10 +197,14 @@ def check_db_schema(db_path: Path, timeout_s: float = 3.0) -> CheckResult:
 
 def check_instance_lock(settings: Settings) -> CheckResult:
     from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE
+    from btcbot.errors import StateStoreUnavailable
     from btcbot.lock import lock_path_for, lock_status
 
     scope = settings.resolved_account_scope
-    held, pid = lock_status(settings.lock_dir, scope)
+    try:
+        held, pid = lock_status(settings.lock_dir, scope)
+    except StateStoreUnavailable as exc:  # a link or a file where the lock belongs: run and canary would refuse
+        return CheckResult("instance_lock", Status.FAIL, str(exc), "fix LOCK_DIR as the message says")
     details: dict[str, object] = {
         "lock_file": str(lock_path_for(settings.lock_dir, scope)),
         "scope": scope,

@@ -6,7 +6,8 @@ from __future__ import annotations
 def normalize_symbol(text: str) -> str:
     """``btc_try`` / `` BTCTRY `` -> ``BTCTRY``; anything that is not letters and digits is refused."""
     symbol = text.strip().upper().replace("_", "")
-    if not symbol or not symbol.isalnum():
+    # ASCII only: str.isalnum and str.upper also take full-width letters, other scripts' digits and "ß" (-> SS).
+    if not symbol or not (text.isascii() and symbol.isalnum()):
         raise ValueError(f"{text!r} is not a symbol such as BTCTRY")
     return symbol
 
@@ -22,4 +23,8 @@ def symbol_list(value: object) -> tuple[str, ...]:
     symbols = tuple(normalize_symbol(p) for p in parts if p.strip())
     if not symbols:
         raise ValueError("must name at least one symbol, for example BTCTRY")
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        # BTCTRY,btc_try is one pair named twice: each cycle would visit it twice.
+        raise ValueError(f"names {', '.join(twice)} more than once (after normalising); name each pair once")
     return symbols

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -19,6 +19,7 @@ from opentelemetry.trace import Status
 from btcbot.settings import Settings
 
 REDACTED = "[REDACTED]"
+_SHORT = 4  # a secret shorter than this is removed only where it stands alone
 
 # Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc", and the same
 # inside a JSON string (\"X-PCK\": \"abc\"). An auth scheme word (Bearer) is taken with its value; nothing else
@@ -46,20 +47,29 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         forms = {form for s in secrets if s for form in written_forms(s)}
-        # Longest first so a secret containing another is removed whole; very short strings would shred text.
-        self._secrets = sorted({f for f in forms if len(f) >= 4}, key=len, reverse=True)
+        # Longest first so a secret containing another is removed whole.
+        self._secrets = sorted({f for f in forms if len(f) >= _SHORT}, key=len, reverse=True)
+        # A short one (a 3-character OTLP header value) removed inside words would shred the text ("key" in
+        # "monkey"), and left alone it would leak: it is removed where it stands alone.
+        short = sorted({f for f in forms if 0 < len(f) < _SHORT}, key=len, reverse=True)
+        self._short = (
+            re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" for f in short)) if short else None
+        )
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        if self._short is not None:
+            text = self._short.sub(REDACTED, text)
         if _HEADER_VALUE.search(text):
             text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
         return text
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """The configured secret strings: API key and secret, OTLP headers (whole and each value)."""
+    """The configured secret strings: API key and secret, OTLP headers (whole, each value as written and as sent,
+    and the credential after an auth scheme such as ``Bearer``)."""
     out: list[str] = []
     for secret in (settings.btcturk_api_key, settings.btcturk_api_secret):
         if secret is not None:
@@ -67,7 +77,10 @@ def secrets_of(settings: Settings) -> list[str]:
     if settings.otel_exporter_otlp_headers is not None:
         raw = settings.otel_exporter_otlp_headers.get_secret_value()
         out.append(raw)
-        out.extend(part.partition("=")[2].strip() for part in raw.split(","))
+        for part in raw.split(","):
+            written = part.partition("=")[2].strip()
+            sent = unquote(written)  # OTEL_EXPORTER_OTLP_HEADERS values are percent-encoded; this is what is sent
+            out.extend(dict.fromkeys([written, sent, *sent.split()[-1:]]))
     return out
 
 
