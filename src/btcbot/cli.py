@@ -123,12 +123,12 @@ def _terminal_redactor(command: Command, args: Any) -> Callable[[str], str]:
     """
     from btcbot.errors import BtcbotError
     from btcbot.settings import load_settings
-    from btcbot.telemetry.redact import Redactor, secrets_of
+    from btcbot.telemetry.redact import Redactor
 
     if command.path[0] == "sim":
         return lambda text: text
     try:
-        return Redactor(secrets_of(load_settings(getattr(args, "env_file", None))))
+        return Redactor.for_settings(load_settings(getattr(args, "env_file", None)))
     except (BtcbotError, OSError):
         return Redactor([])
 

@@ -122,10 +122,10 @@ def test_a_base64_secret_is_scrubbed_percent_encoded() -> None:
     assert Redactor([secret])(f"GET /x?s={quote(secret, safe='')}") == f"GET /x?s={REDACTED}"
 
 
-def test_four_characters_are_removed_anywhere_three_only_where_they_stand_alone() -> None:
+def test_four_characters_are_removed_anywhere_three_are_not_searched() -> None:
     assert Redactor(["abcd"])("x abcd y xabcdy") == f"x {REDACTED} y x{REDACTED}y"
-    assert Redactor(["abc"])("x abc y xabcy") == f"x {REDACTED} y xabcy"
-    assert Redactor(["", "abc"])("abc") == REDACTED
+    assert Redactor(["abc"])("x abc y xabcy") == "x abc y xabcy"
+    assert Redactor(["", "abcd"])("abcd") == REDACTED
 
 
 def test_the_longest_secret_goes_first_whatever_its_spelling() -> None:
@@ -264,16 +264,22 @@ def test_the_wrapper_passes_flush_and_shutdown_through() -> None:
     assert inner.calls == [1234, 30000, "shutdown"]
 
 
-def test_a_short_secret_is_removed_where_it_stands_alone_not_inside_words() -> None:
-    # A 3-character OTLP header value: replaced everywhere it would shred the text, skipped it would leak.
-    redact = Redactor(["zq7", "k"])
-    assert redact("token=zq7, then 'zq7' and zq7.") == f"token={REDACTED}, then '{REDACTED}' and {REDACTED}."
-    assert redact("key: k (monkey, xzq7y)") == f"key: {REDACTED} (monkey, xzq7y)"
+def test_a_short_value_is_not_searched_for_as_text() -> None:
+    # Scrubbing "1" or "on" everywhere would make the summary lie (exit_code=[REDACTED]); a 1-3 character value
+    # is no secret worth that. After its header's name it is still removed (below).
+    redact = Redactor(["1", "on", "zq7"], header_names=["x-scope"])
+    line = "exit_code=1 safe_mode=on monkey zq7"
+    assert redact(line) == line
+    assert redact("x-scope: 1, 'x-scope': 'on', X-Scope=zq7") == (
+        f"x-scope: {REDACTED}, 'x-scope': '{REDACTED}', X-Scope={REDACTED}"
+    )
 
 
 def test_a_short_otlp_header_value_never_reaches_a_log_line() -> None:
     settings = load_settings(otel_exporter_otlp_headers="x-api-key=zq7,authorization=Bearer%20long-token-zq84")
-    redact = Redactor(secrets_of(settings))
-    # As sent (percent-decoded), and the bare token after its scheme, as an error message may quote them.
-    line = redact("collector refused key zq7, 'Bearer long-token-zq84' and token long-token-zq84")
+    redact = Redactor.for_settings(settings)
+    # As sent (percent-decoded), and the bare token after its scheme, as an error message may quote them; the
+    # 3-character value after its header's name.
+    line = redact("collector refused x-api-key: zq7, 'Bearer long-token-zq84' and token long-token-zq84")
     assert "zq7" not in line and "zq84" not in line
+    assert Redactor.for_settings(settings)("headers {'x-api-key': 'zq7'}") == f"headers {{'x-api-key': '{REDACTED}'}}"

@@ -110,7 +110,7 @@ def configure_logging(settings: Settings, *, stream_handler: logging.Handler | N
     """Route the root logger to JSON lines on stderr at LOG_LEVEL, redacting secrets. Safe to call again:
     the previous btcbot handler is replaced, other handlers are left alone. Returns the installed handler.
     """
-    redactor = Redactor(secrets_of(settings))
+    redactor = Redactor.for_settings(settings)
     handler = stream_handler or _StderrHandler()
     handler.setFormatter(JsonFormatter(redactor))
     handler.addFilter(RedactionFilter(redactor))
@@ -150,7 +150,7 @@ def configure_log_file(settings: Settings) -> logging.Handler | None:
             f"LOG_FILE {path}: cannot open it for writing ({exc.strerror or type(exc).__name__}); fix the "
             "directory's permissions, point LOG_FILE at a writable file, or set LOG_FILE=off"
         ) from None
-    redactor = Redactor(secrets_of(settings))
+    redactor = Redactor.for_settings(settings)
     handler.setFormatter(JsonFormatter(redactor))
     handler.addFilter(RedactionFilter(redactor))
     handler.setLevel(logging.getLevelName(settings.log_level.value))

@@ -19,16 +19,26 @@ from opentelemetry.trace import Status
 from btcbot.settings import Settings
 
 REDACTED = "[REDACTED]"
-_SHORT = 4  # a secret shorter than this is removed only where it stands alone
+# Shorter values are not searched for as text: "on", "1" or "TRY" would be scrubbed out of every summary line
+# (exit_code=1 shown as exit_code=[REDACTED]). They are still removed after their header's name.
+_SHORT = 4
 
 # Header-shaped secrets, whatever their source: "X-PCK: abc", "'X-Signature': 'abc'", "x-pck=abc", and the same
 # inside a JSON string (\"X-PCK\": \"abc\"). An auth scheme word (Bearer) is taken with its value; nothing else
 # is, so "X-Stamp: 1 X-Signature: abc" cannot hide the signature behind the stamp's match.
 _Q = r"""(?:\\?["'])?"""
-_HEADER_VALUE = re.compile(
-    rf"""(?i)({_Q}(?:x-pck|x-signature|x-stamp|authorization){_Q}\s*[:=]\s*{_Q})"""
-    r"""((?:(?:bearer|basic|token)\s+)?[^"',\s}\\]+)"""
-)
+_AUTH_HEADERS = ("x-pck", "x-signature", "x-stamp", "authorization")
+
+
+def _header_value(names: Iterable[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    return re.compile(
+        rf"""(?i)({_Q}(?:{alternatives}){_Q}\s*[:=]\s*{_Q})"""
+        r"""((?:(?:bearer|basic|token)\s+)?[^"',\s}\\]+)"""
+    )
+
+
+_HEADER_VALUE = _header_value(_AUTH_HEADERS)
 
 
 def written_forms(secret: str) -> set[str]:
@@ -45,26 +55,33 @@ def written_forms(secret: str) -> set[str]:
 class Redactor:
     """Replaces the known secret strings (in every written form) and header-shaped values in text."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, secrets: Iterable[str], header_names: Iterable[str] = ()) -> None:
         forms = {form for s in secrets if s for form in written_forms(s)}
         # Longest first so a secret containing another is removed whole.
         self._secrets = sorted({f for f in forms if len(f) >= _SHORT}, key=len, reverse=True)
-        # A short one (a 3-character OTLP header value) removed inside words would shred the text ("key" in
-        # "monkey"), and left alone it would leak: it is removed where it stands alone.
-        short = sorted({f for f in forms if 0 < len(f) < _SHORT}, key=len, reverse=True)
-        self._short = (
-            re.compile("|".join(rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])" for f in short)) if short else None
-        )
+        extra = {n.strip().lower() for n in header_names if n.strip()} - set(_AUTH_HEADERS)
+        self._headers = _header_value((*_AUTH_HEADERS, *extra)) if extra else _HEADER_VALUE
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Redactor:
+        """This configuration's secrets, and its OTLP headers' names (whose values may be too short to search)."""
+        return cls(secrets_of(settings), otlp_header_names(settings))
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if self._short is not None:
-            text = self._short.sub(REDACTED, text)
-        if _HEADER_VALUE.search(text):
-            text = _HEADER_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+        if self._headers.search(text):
+            text = self._headers.sub(lambda m: m.group(1) + REDACTED, text)
         return text
+
+
+def otlp_header_names(settings: Settings) -> list[str]:
+    """The names in OTEL_EXPORTER_OTLP_HEADERS (``name=value,...``): their values are secrets of any length."""
+    if settings.otel_exporter_otlp_headers is None:
+        return []
+    raw = settings.otel_exporter_otlp_headers.get_secret_value()
+    return [part.partition("=")[0].strip() for part in raw.split(",") if "=" in part]
 
 
 def secrets_of(settings: Settings) -> list[str]:

@@ -48,7 +48,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from btcbot.errors import ConfigError
 from btcbot.settings import Settings
 from btcbot.telemetry import _switch, quiet_window
-from btcbot.telemetry.redact import RedactingSpanExporter, Redactor, secrets_of
+from btcbot.telemetry.redact import RedactingSpanExporter, Redactor
 from btcbot.telemetry.sink import JsonlSpanExporter, sink_path
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def configure_telemetry(
             endpoint = serve_metrics(settings.metrics_host, plan.metrics_port)
         resource = build_resource(settings, run_id, resource_attributes)
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        redactor = Redactor(secrets_of(settings))
+        redactor = Redactor.for_settings(settings)
         sink: JsonlSpanExporter | None = None
         windowed: list[WindowSpanProcessor] = []
         if plan.sink_enabled:
