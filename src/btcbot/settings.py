@@ -35,7 +35,7 @@ from pydantic_settings.exceptions import SettingsError
 from btcbot.domain.account_scope import DEFAULT_ACCOUNT_SCOPE, legacy_key_scope, scope_key
 from btcbot.domain.number_text import number_kind, plain_number_text
 from btcbot.domain.symbols import normalize_symbol, symbol_list
-from btcbot.errors import ConfigError
+from btcbot.errors import ConfigError, UsageError
 
 REAL_BTCTURK_BASE_URL = "https://api.btcturk.com"
 REAL_BTCTURK_WS_URL = "wss://ws-feed-pro.btcturk.com"
@@ -314,6 +314,25 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_ack(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("doctor_window")
+    @classmethod
+    def _doctor_window_parses(cls, value: str) -> str:
+        # Checked at load, not first when doctor runs: status and the alerts use the same window.
+        from btcbot.doctor.window import parse_window
+
+        try:
+            parse_window(value, name="")
+        except UsageError:
+            raise ValueError("expected a positive duration such as 90s, 30m, 24h or 7d") from None
+        return value.strip()
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _metrics_host_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty: 127.0.0.1 (the default) serves /metrics on loopback only")
+        return value.strip()
 
     @field_validator("metrics_port", mode="before")
     @classmethod

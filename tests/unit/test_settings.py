@@ -166,6 +166,27 @@ def test_an_empty_state_db_path_is_refused_not_taken_as_the_working_directory(
     assert "STATE_DB_PATH: invalid value" in str(err) and "must not be empty" in str(err)
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("DOCTOR_WINDOW", "garbage", "expected a positive duration such as 90s, 30m, 24h or 7d"),
+        ("DOCTOR_WINDOW", "0h", "expected a positive duration"),
+        ("DOCTOR_WINDOW", "\u0662h", "expected a positive duration"),  # Arabic-Indic two
+        ("METRICS_HOST", " ", "must not be empty"),
+    ],
+)
+def test_a_window_or_metrics_host_that_would_fail_later_is_refused_at_load(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, message: str
+) -> None:
+    err = _refusal(monkeypatch, **{var: value})
+    assert f"{var}: invalid value" in str(err) and message in str(err)
+
+
+def test_a_doctor_window_is_kept_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCTOR_WINDOW", " 7d ")
+    assert load_settings().doctor_window == "7d"
+
+
 def test_a_secret_that_is_not_base64_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     err = _refusal(monkeypatch, BTCTURK_API_KEY=KEY, BTCTURK_API_SECRET="SECRET-zq82-not-base64")
     assert "BTCTURK_API_SECRET: is not valid base64" in str(err) and "zq82" not in str(err)

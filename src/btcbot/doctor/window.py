@@ -7,7 +7,7 @@ import re
 from btcbot.errors import UsageError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_PATTERN = re.compile(r"^\s*([0-9]+)\s*([smhd]?)\s*$", re.IGNORECASE)  # ASCII digits only, as everywhere
 
 
 def parse_window(text: str | int, *, name: str = "--window") -> int:
