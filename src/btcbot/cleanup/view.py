@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+from btcbot.domain.decimal_text import plain_decimal
 from btcbot.domain.orders import VenueOrder
 from btcbot.runtime.lifecycle import LIVE_STATUSES, ORDER_COLUMNS, OrderRecord, record_from_row
 
@@ -63,9 +64,9 @@ class OrderLine:
             "client_order_id": self.client_order_id,
             "symbol": self.symbol,
             "side": self.side,
-            "price": str(self.price),
-            "amount": str(self.amount),
-            "left": None if self.left is None else str(self.left),
+            "price": plain_decimal(self.price),
+            "amount": plain_decimal(self.amount),
+            "left": None if self.left is None else plain_decimal(self.left),
             "venue": self.venue,
             "db": self.db,
         }
@@ -191,7 +192,9 @@ def join(
 
 
 def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+    if value is None:
+        return "-"
+    return plain_decimal(value) if isinstance(value, Decimal) else str(value)
 
 
 def render_lines(lines: Sequence[OrderLine]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -12,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from btcbot.doctor.model import Status
+from btcbot.domain.decimal_text import plain_decimal
 from btcbot.reports.alerts import Severity
 from btcbot.reports.status import Distribution, Instance, StatusReport
 from btcbot.reports.summary import utc_iso
@@ -30,9 +30,7 @@ def _ms_ts(ms: int) -> str:
     return utc_iso(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
-def _dec(value: Decimal) -> str:
-    """A DECIMAL(38,18) column as the operator wrote it: no exponent, no trailing zeros."""
-    return format(value.normalize(), "f") if value else "0"
+_dec = plain_decimal  # a DECIMAL(38,18) column as the operator wrote it
 
 
 def _num(value: float | None, digits: int = 2) -> str:

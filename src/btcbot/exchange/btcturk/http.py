@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from btcbot.domain.decimal_text import plain_decimal
 from btcbot.domain.orders import MAX_CLIENT_ORDER_ID_LEN, OrderIntent, OrderMethod
 from btcbot.errors import (
     AuthRefusedLocally,
@@ -73,12 +73,8 @@ R_ALL_ORDERS = "/api/v1/allOrders"
 R_USER_TRADES = "/api/v1/users/transactions/trade"
 
 
-def decimal_text(value: Decimal) -> str:
-    """Plain positional text (never ``1E-8``), as BTCTurk's ``^\\d{0,12}(\\.\\d{1,16})?$`` expects."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+# Plain positional text (never ``1E-8``), as BTCTurk's ``^\\d{0,12}(\\.\\d{1,16})?$`` expects.
+decimal_text = plain_decimal
 
 
 def _connect_failure(exc: BaseException) -> Literal["refused", "timeout"] | None:
