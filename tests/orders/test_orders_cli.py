@@ -142,6 +142,15 @@ def test_without_credentials_both_commands_refuse_with_exit_2(venue: Any) -> Non
     assert venue.writes("DELETE") == []
 
 
+def test_a_db_path_that_is_a_directory_still_shows_the_venue_and_says_so(venue: Any) -> None:
+    venue.place(venue.own_cid("dir"))
+    venue.db.mkdir(parents=True)
+    listed = venue.btcbot("orders", "list")
+    assert listed.returncode == 0 and "open_at_venue=1" in listed.stdout
+    assert f"STATE_DB_PATH {venue.db} is not a file; showing the venue's view only" in listed.stderr
+    assert listed.stderr.count("is not a file") == 1
+
+
 def test_usage_errors_exit_2(venue: Any) -> None:
     proc = venue.btcbot("orders", "cancel-all", "--symbol", "BTC/TRY", "--confirm")
     assert proc.returncode == 2 and "--symbol" in proc.stderr and "Traceback" not in proc.stderr

@@ -119,6 +119,13 @@ def _current_view(
     scope = settings.resolved_account_scope
     prefixes = owned_prefixes(scope, settings.legacy_account_scope)
     db_path = resolve_db_path(settings.state_db_path)
+    if db_path.exists() and not db_path.is_file():
+        # Still useful in an incident: the venue's view of this scope, without the DB's side.
+        print(
+            f"orders: STATE_DB_PATH {db_path} is not a file; showing the venue's view only (point STATE_DB_PATH at "
+            "the run's DB file to compare)",
+            file=sys.stderr,
+        )
     live = _db_records(db_path, prefixes, set())
     symbols, all_pairs = _symbols(settings, {r.symbol for r in live}, symbol)
     venue_open = fetch_open_orders(venue, symbols, all_pairs=all_pairs)
