@@ -12,6 +12,7 @@ from btcbot.replay.accounting import (
     BacktestFill,
     Ledger,
     SymbolAccount,
+    Touch,
     account,
     fill_ratio,
     max_drawdown,
@@ -21,6 +22,13 @@ from btcbot.replay.accounting import (
 
 D = Decimal
 PAIRS = {"BTCTRY": ("BTC", "TRY")}
+
+
+def at(price: int | str) -> Touch:
+    """A touch with no spread, where only the price level matters."""
+    return Touch(D(price), D(price))
+
+
 _ids = iter(range(1, 10_000))
 
 
@@ -91,22 +99,22 @@ def test_ledger_sums_in_try_and_converts_another_quote_at_its_try_mark() -> None
     ledger = Ledger({"BTCTRY": ("BTC", "TRY"), "BTCUSDT": ("BTC", "USDT"), "ETHTRY": ("ETH", "TRY")})
     ledger.apply(fill("buy", "1", "100", fee="1"))
     ledger.apply(fill("buy", "1", "10", symbol="BTCUSDT"))
-    marks = {"BTCTRY": D(110), "BTCUSDT": D(11)}
-    # ETHTRY never traded: it needs no mark. BTCUSDT's +1 USDT needs USDTTRY.
-    assert ledger.net_pnl(marks) is None
-    assert ledger.net_pnl({**marks, "USDTTRY": D(40)}) == D(9) + D(40)
+    touches = {"BTCTRY": at(110), "BTCUSDT": at(11)}
+    # ETHTRY never traded: it needs no mark. BTCUSDT's +1 USDT needs USDTTRY, at its mid.
+    assert ledger.net_pnl(touches) is None
+    assert ledger.net_pnl({**touches, "USDTTRY": Touch(D(39), D(41))}) == D(9) + D(40)
     assert ledger.traded_assets() == {"BTC", "TRY", "USDT"}
 
 
 def test_curve_values_each_sample_with_the_fills_up_to_it_and_carries_marks_forward() -> None:
     fills = [fill("buy", "1", "100", ts=10, fee="0.5"), fill("sell", "1", "104", ts=35, fee="0.5")]
     samples = [
-        (0, {"BTCTRY": D(100)}),
-        (10, {"BTCTRY": D(100)}),  # the buy at 10 is in this sample: -0.5 fee
-        (20, {"BTCTRY": D(106)}),  # peak +5.5
-        (30, {}),  # no mid (stale book): the last one carries forward
-        (32, {"BTCTRY": D(101)}),  # trough +0.5
-        (40, {"BTCTRY": D(90)}),  # flat again after the sell at 35: +3
+        (0, {"BTCTRY": at(100)}),
+        (10, {"BTCTRY": at(100)}),  # the buy at 10 is in this sample: -0.5 fee
+        (20, {"BTCTRY": at(106)}),  # peak +5.5
+        (30, {}),  # no touch (stale book): the last one carries forward
+        (32, {"BTCTRY": at(101)}),  # trough +0.5
+        (40, {"BTCTRY": at(90)}),  # flat again after the sell at 35: +3
     ]
     acc = account(fills, samples, PAIRS)
     assert acc.curve == [(0, 0), (10, D("-0.5")), (20, D("5.5")), (30, D("5.5")), (32, D("0.5")), (40, D(3))]
@@ -118,8 +126,24 @@ def test_curve_values_each_sample_with_the_fills_up_to_it_and_carries_marks_forw
 
 def test_a_sample_without_the_mark_of_an_open_position_is_left_out_and_late_fills_still_count() -> None:
     acc = account([fill("buy", "1", "100", ts=5), fill("sell", "1", "100", ts=99, fee="1")], [(10, {})], PAIRS)
-    assert acc.curve == []
+    assert acc.curve == [(5, 0)]  # only the flat start
     assert acc.ledger.accounts["BTCTRY"].fills == 2 and acc.net_pnl() == D(-1)
+
+
+@pytest.mark.parametrize(("side", "mark", "unrealized"), [("buy", "98", "-2"), ("sell", "102", "-2")])
+def test_an_open_position_is_valued_at_what_closing_it_would_fetch(side: str, mark: str, unrealized: str) -> None:
+    """A long at the bid, a short at the ask: the mid (100, where it was opened) would show no loss at all."""
+    acc = account([fill(side, "1", "100", ts=5)], [(10, {"BTCTRY": Touch(D(98), D(102))})], PAIRS)
+    assert acc.mark("BTCTRY") == D(mark)
+    assert acc.net_pnl() == D(unrealized)
+    assert acc.curve[-1] == (10, D(unrealized))
+
+
+def test_a_loss_on_a_fill_carried_by_the_first_sample_is_a_drawdown() -> None:
+    """The run starts flat: a first trade that only loses (its fee) falls from zero, even at the first sample."""
+    acc = account([fill("sell", "1", "100", ts=0, fee="0.72")], [(0, {"BTCTRY": at(100)})], PAIRS)
+    assert acc.curve == [(0, 0), (0, D("-0.72"))]
+    assert (acc.drawdown.amount, acc.drawdown.peak_ms, acc.drawdown.trough_ms) == (D("0.72"), 0, 0)
 
 
 def test_max_drawdown_of_a_rising_curve_is_zero() -> None:

@@ -12,6 +12,7 @@ import pytest
 from btcbot.domain.clock import VirtualClock
 from btcbot.domain.orders import OrderIntent, OrderSide, VenueOrderStatus
 from btcbot.exchange.btcturk.limiter import DOCUMENTED_LIMITS
+from btcbot.replay.accounting import Touch
 from btcbot.replay.dataset import DatasetReader
 from btcbot.replay.market import RecordedMarket
 from btcbot.replay.rules import rules_from_header
@@ -157,15 +158,18 @@ def test_every_venue_call_is_counted_under_a_route_the_limiter_knows() -> None:
     assert set(VENUE_ROUTES) <= set(DOCUMENTED_LIMITS)
 
 
-def test_mark_samples_follow_the_recorded_mid_and_skip_repeats(write_dataset: Callable[..., Path]) -> None:
+def test_mark_samples_follow_the_recorded_touch_and_skip_repeats(write_dataset: Callable[..., Path]) -> None:
     path = write_dataset([full(0), diff(1000, 2, bids=[["3000500", "1", 1]])])
     clock, venue = _venue(path)
     venue.balances()
     clock.advance_ms(500)
-    venue.balances()  # same mid, no fill: nothing new to value
+    venue.balances()  # same touch, no fill: nothing new to value
     clock.advance_ms(1000)
     venue.open_orders()
-    assert venue.mark_samples == [(T0, {"BTCTRY": D(3000500)}), (T0 + 1500, {"BTCTRY": D(3000750)})]
+    assert venue.mark_samples == [
+        (T0, {"BTCTRY": Touch(D(3000000), D(3001000))}),
+        (T0 + 1500, {"BTCTRY": Touch(D(3000500), D(3001000))}),
+    ]
 
 
 def test_a_resting_sell_is_hit_by_a_recorded_bid_and_a_removal_reaches_nothing(

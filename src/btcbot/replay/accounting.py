@@ -10,8 +10,13 @@ is a negative position (sold out of the starting inventory) and its PnL is the t
 holding that inventory. That makes the net PnL equal to the change of the account's balances valued at the
 marks, which the summary checks.
 
-The equity curve is the net PnL at each mark sample (the venue samples the recorded mids whenever the
-runtime queries it, at least once per cycle); max drawdown is its largest fall from a running peak.
+The mark is what closing the position at the recorded touch would fetch: the best bid for a long, the best ask
+for a short (before the closing fee). A mid would flatter every open position by half the spread, which is the
+whole edge of a quoting strategy. Another quote asset is converted to TRY at its ``<QUOTE>TRY`` mid.
+
+The equity curve is the net PnL at each mark sample (the venue samples the recorded touch whenever the
+runtime queries it, at least once per cycle), starting from zero before the first fill: the run starts flat.
+Max drawdown is its largest fall from a running peak, that zero included.
 
 Rate-limit headroom: the most requests of each kind in any window of the venue's limit periods (§3), set
 against those limits. A sliding window counts at least what BTCTurk's fixed windows would, so a peak under
@@ -24,6 +29,7 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from btcbot.domain.orders import Fill, OrderSide
 from btcbot.exchange.btcturk.limiter import DOCUMENTED_LIMITS, Limit
@@ -31,6 +37,17 @@ from btcbot.runtime.positions import SymbolPosition, apply_fill
 
 QUOTE = "TRY"
 _ZERO = Decimal(0)
+
+
+class Touch(NamedTuple):
+    """A symbol's recorded best bid and best ask at one moment."""
+
+    bid: Decimal
+    ask: Decimal
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +116,12 @@ class SymbolAccount:
             self.sold += f.quantity
         self.fills += 1
 
+    def mark(self, touch: Touch | None) -> Decimal | None:
+        """The price that values the open position: what closing it at the touch would fetch."""
+        if touch is None:
+            return None
+        return touch.bid if self.position > 0 else touch.ask if self.position < 0 else touch.mid
+
     def unrealized_pnl(self, mark: Decimal | None) -> Decimal | None:
         if self.position == 0:
             return _ZERO
@@ -111,11 +134,11 @@ class SymbolAccount:
         return None if unrealized is None else self.realized_pnl + unrealized - self.fees
 
 
-def _in_try(amount: Decimal, quote: str, marks: Mapping[str, Decimal]) -> Decimal | None:
+def _in_try(amount: Decimal, quote: str, touches: Mapping[str, Touch]) -> Decimal | None:
     if quote == QUOTE or amount == 0:
         return amount
-    rate = marks.get(f"{quote}{QUOTE}")
-    return None if rate is None else amount * rate
+    rate = touches.get(f"{quote}{QUOTE}")
+    return None if rate is None else amount * rate.mid
 
 
 class Ledger:
@@ -129,21 +152,21 @@ class Ledger:
         self.accounts[bf.fill.symbol].apply(bf)
 
     def total_in_try(
-        self, marks: Mapping[str, Decimal], figure: Callable[[SymbolAccount, Decimal | None], Decimal | None]
+        self, touches: Mapping[str, Touch], figure: Callable[[SymbolAccount, Decimal | None], Decimal | None]
     ) -> Decimal | None:
         """``figure(account, its mark)`` summed over the symbols in TRY; None if one cannot be valued."""
         total = _ZERO
         for acct in self.accounts.values():
-            value = figure(acct, marks.get(acct.symbol))
-            in_try = None if value is None else _in_try(value, acct.quote, marks)
+            value = figure(acct, acct.mark(touches.get(acct.symbol)))
+            in_try = None if value is None else _in_try(value, acct.quote, touches)
             if in_try is None:
                 return None
             total += in_try
         return total
 
-    def net_pnl(self, marks: Mapping[str, Decimal]) -> Decimal | None:
-        """The run's net PnL in TRY; None while a symbol with a position (or its quote) has no mark."""
-        return self.total_in_try(marks, SymbolAccount.net_pnl)
+    def net_pnl(self, touches: Mapping[str, Touch]) -> Decimal | None:
+        """The run's net PnL in TRY; None while a symbol with a position (or its quote) has no touch."""
+        return self.total_in_try(touches, SymbolAccount.net_pnl)
 
     def traded_assets(self) -> set[str]:
         return {asset for a in self.accounts.values() if a.fills for asset in (a.base, a.quote)}
@@ -173,30 +196,37 @@ class Accounting:
     """The ledger after every fill, the curve and the series the HTML report draws."""
 
     ledger: Ledger
-    marks: dict[str, Decimal]  # the last mark of each symbol
+    touches: dict[str, Touch]  # the last recorded touch of each symbol
     curve: list[tuple[int, Decimal]]  # (virtual ms, net PnL in TRY)
     drawdown: Drawdown
     positions: dict[str, list[tuple[int, Decimal]]]  # symbol -> (ms, position after each fill)
-    prices: dict[str, list[tuple[int, Decimal]]]  # symbol -> (ms, mark) at each sample
+    prices: dict[str, list[tuple[int, Decimal]]]  # symbol -> (ms, mid) at each sample
     fills: list[BacktestFill] = field(default_factory=list)
 
     def net_pnl(self) -> Decimal | None:
-        return self.ledger.net_pnl(self.marks)
+        return self.ledger.net_pnl(self.touches)
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The last price that valued ``symbol``'s open position (bid if long, ask if short, mid if flat)."""
+        return self.ledger.accounts[symbol].mark(self.touches.get(symbol))
 
 
 def account(
     fills: Iterable[BacktestFill],
-    mark_samples: Iterable[tuple[int, Mapping[str, Decimal]]],
+    mark_samples: Iterable[tuple[int, Mapping[str, Touch]]],
     pairs: Mapping[str, tuple[str, str]],
 ) -> Accounting:
-    """Replay the fills in time order against the mark samples (the latest mark per symbol carries forward).
+    """Replay the fills in time order against the touch samples (the latest touch per symbol carries forward).
 
-    A fill stamped at a sample's time is in that sample. A sample at which a traded symbol has no mark yet
-    is left out of the curve rather than valued at a guess.
+    The curve starts at zero at the first sample or fill, whichever is first: before its first fill the run
+    is flat, so a loss on that fill is a drawdown even when a sample carries the fill at once. A fill stamped
+    at a sample's time is in that sample. A sample at which a traded symbol has no touch yet is left out of
+    the curve rather than valued at a guess.
     """
     ordered = sorted(fills, key=lambda bf: (bf.fill.ts_ms, bf.fill.trade_id))
+    samples = list(mark_samples)
     ledger = Ledger(pairs)
-    marks: dict[str, Decimal] = {}
+    touches: dict[str, Touch] = {}
     curve: list[tuple[int, Decimal]] = []
     positions: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in ledger.accounts}
     prices: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in ledger.accounts}
@@ -210,17 +240,20 @@ def account(
             positions[bf.fill.symbol].append((bf.fill.ts_ms, ledger.accounts[bf.fill.symbol].position))
             i += 1
 
-    for ts, sample in mark_samples:
+    first = [ts for ts, _ in samples[:1]] + [bf.fill.ts_ms for bf in ordered[:1]]
+    if first:
+        curve.append((min(first), _ZERO))
+    for ts, sample in samples:
         take_fills_until(ts)
-        for symbol, mark in sample.items():
-            marks[symbol] = mark
+        for symbol, touch in sample.items():
+            touches[symbol] = touch
             if symbol in prices:
-                prices[symbol].append((ts, mark))
-        net = ledger.net_pnl(marks)
-        if net is not None:
+                prices[symbol].append((ts, touch.mid))
+        net = ledger.net_pnl(touches)
+        if net is not None and (ts, net) != curve[0]:
             curve.append((ts, net))
     take_fills_until(None)
-    return Accounting(ledger, marks, curve, max_drawdown(curve), positions, prices, ordered)
+    return Accounting(ledger, touches, curve, max_drawdown(curve), positions, prices, ordered)
 
 
 def fill_ratio(orders: Iterable[tuple[str, Decimal, Decimal]]) -> Decimal | None:

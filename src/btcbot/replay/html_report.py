@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from btcbot.domain.orders import OrderSide
 from btcbot.replay.accounting import Accounting
+from btcbot.replay.summary import DRAWDOWN_PLACES, percent
 
 PLOTS = ("equity", "position", "fills", "decisions")
 _SVG_PREAMBLE = re.compile(r"\A.*?(?=<svg)", re.DOTALL)
@@ -66,7 +67,7 @@ def _no_data(ax: Any, text: str) -> None:
 
 def equity_plot(acc: Accounting, quote: str) -> str:
     fig, (ax,) = _figure()
-    ax.set_title(f"Equity: net PnL ({quote}, after fees, open position at the recorded mid)")
+    ax.set_title(f"Equity: net PnL ({quote}, after fees, open position at the recorded bid if long, ask if short)")
     if acc.curve:
         x, y = _xy(acc.curve)
         ax.step(x, y, where="post", color="#0969da", linewidth=1.2, label="net PnL")
@@ -176,7 +177,7 @@ def render(summary: dict[str, Any], acc: Accounting) -> str:
         ("realized / unrealized", f"{summary['realized_pnl']} / {summary['unrealized_pnl']} {q}"),
         ("fees (fee + tax)", f"{summary['fees']} ({summary['fee']} + {summary['tax']}) {q}"),
         ("turnover", f"{summary['filled_notional']} {q}"),
-        ("max drawdown", f"{summary['max_drawdown']} {q} ({summary['max_drawdown_ratio']:.4%})"),
+        ("max drawdown", f"{summary['max_drawdown']} {q} ({percent(summary['max_drawdown_ratio'], DRAWDOWN_PLACES)})"),
         (
             "orders / filled / partially / cancelled / rejected",
             " / ".join(
@@ -186,7 +187,7 @@ def render(summary: dict[str, Any], acc: Accounting) -> str:
         ),
         ("cancel requests", summary["cancels"]),
         ("fills (maker / taker)", f"{summary['fills']} ({summary['maker_fills']} / {summary['taker_fills']})"),
-        ("fill ratio (filled / accepted quantity)", summary["fill_ratio"]),
+        ("fill ratio (filled / accepted quantity)", percent(summary["fill_ratio"])),
         ("events / cycles", f"{summary['events']} / {summary['cycles']}"),
         ("virtual span", f"{summary['virtual_seconds']} s"),
         ("order entry latency", f"{summary['latency_ms']} ms"),

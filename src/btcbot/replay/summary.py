@@ -1,8 +1,9 @@
 """The backtest summary: what one replay run did, from its DB rows, its fills and the venue's request log.
 
-The money figures come from ``btcbot.replay.accounting`` (average cost per symbol, valued at the last recorded
-mid). ``balance_changes`` are the venue account's own deltas, an independent view of the same trades: the net
-PnL equals them valued at the same mids. Decimal amounts are strings in the JSON form.
+The money figures come from ``btcbot.replay.accounting`` (average cost per symbol; an open position valued at
+the last recorded touch: bid if long, ask if short). ``balance_changes`` are the venue account's own deltas, an
+independent view of the same trades: the net PnL equals them valued at the same marks. Decimal amounts are
+strings in the JSON form.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _text(value: Decimal | None, quantum: Decimal = _FINE) -> str | None:
 def _symbol_block(acc: Accounting) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for symbol, a in acc.ledger.accounts.items():
-        mark = acc.marks.get(symbol)
+        mark = acc.mark(symbol)
         out[symbol] = {
             "quote": a.quote,
             "position": _text(a.position),
@@ -110,7 +111,7 @@ def build_summary(
     filled = [o for o in submitted if o[0] == "FILLED"]
     cancelled = [o for o in submitted if o[0] == "CANCELLED"]
     partial = [o for o in submitted if o[0] != "FILLED" and o[2] > 0]
-    marks = acc.marks
+    touches = acc.touches
     ledger = acc.ledger
     accounts = ledger.accounts.values()
     change = deltas(start_balances, end_balances)
@@ -146,24 +147,38 @@ def build_summary(
         "fill_ratio": None if ratio_of_fills is None else float(ratio_of_fills),
         "pnl_quote": QUOTE,
         "pnl": _text(acc.net_pnl(), _CENT),
-        "realized_pnl": _text(ledger.total_in_try(marks, lambda a, _: a.realized_pnl)),
-        "unrealized_pnl": _text(ledger.total_in_try(marks, lambda a, m: a.unrealized_pnl(m))),
-        "fees": _text(ledger.total_in_try(marks, lambda a, _: a.fees)),
-        "fee": _text(ledger.total_in_try(marks, lambda a, _: a.fee)),
-        "tax": _text(ledger.total_in_try(marks, lambda a, _: a.tax)),
-        "filled_notional": _text(ledger.total_in_try(marks, lambda a, _: a.turnover)),
+        "realized_pnl": _text(ledger.total_in_try(touches, lambda a, _: a.realized_pnl)),
+        "unrealized_pnl": _text(ledger.total_in_try(touches, lambda a, m: a.unrealized_pnl(m))),
+        "fees": _text(ledger.total_in_try(touches, lambda a, _: a.fees)),
+        "fee": _text(ledger.total_in_try(touches, lambda a, _: a.fee)),
+        "tax": _text(ledger.total_in_try(touches, lambda a, _: a.tax)),
+        "filled_notional": _text(ledger.total_in_try(touches, lambda a, _: a.turnover)),
         "symbols": _symbol_block(acc),
         "balance_changes": {a: str(d) for a, d in sorted(change.items()) if d != 0},
         "max_drawdown": _text(dd.amount, _CENT),
         "max_drawdown_ratio": float(ratio),
         "equity_points": len(acc.curve),
-        "reject_rate": (len(rejected) / len(submitted)) if submitted else 0.0,
-        "fill_rate": (len(filled) / len(submitted)) if submitted else 0.0,
+        # No order sent: no rate (null, as stage7-report says for the same DB), not a 0 % that reads as a result.
+        "reject_rate": (len(rejected) / len(submitted)) if submitted else None,
+        "fill_rate": (len(filled) / len(submitted)) if submitted else None,
         "rate_limits": [u.as_dict() for u in rate_use],
         "submit_latency_p50_ms": _pct(latencies_ms, 0.50),
         "submit_latency_p95_ms": _pct(latencies_ms, 0.95),
         "stale_blocks": reason_counts.get(rc.MARKET_DATA_STALE, 0),
     }
+
+
+def shown(value: object) -> str:
+    """A figure as the text and the HTML report print it: ``-`` where the JSON has null."""
+    return "-" if value is None else str(value)
+
+
+def percent(value: float | None, places: int = 2) -> str:
+    """A rate as a percentage (the text and the HTML report alike); ``-`` when it has no denominator."""
+    return "-" if value is None else f"{value:.{places}%}"
+
+
+DRAWDOWN_PLACES = 6  # a drawdown against the traded assets' whole value is a small fraction of a percent
 
 
 def _rate_line(summary: dict[str, Any]) -> str:
@@ -188,23 +203,26 @@ def format_text(summary: dict[str, Any]) -> str:
         f"partially filled {summary['orders_partially_filled']}  cancelled {summary['orders_cancelled']}  "
         f"rejected {summary['orders_rejected']}  cancel requests {summary['cancels']}",
         f"  fills {summary['fills']} (maker {summary['maker_fills']}, taker {summary['taker_fills']})  "
-        f"fill ratio {'-' if summary['fill_ratio'] is None else format(summary['fill_ratio'], '.2%')}  "
+        f"fill ratio {percent(summary['fill_ratio'])}  "
         f"turnover {summary['filled_notional']} {q}",
         f"  PnL {summary['pnl']} {q} = realized {summary['realized_pnl']} + unrealized {summary['unrealized_pnl']} "
-        f"(at the last mid) - fees {summary['fees']} (fee {summary['fee']} + tax {summary['tax']})",
-        f"  max drawdown {summary['max_drawdown']} {q} ({summary['max_drawdown_ratio']:.6%})",
+        f"(open position at the bid if long, the ask if short) - fees {summary['fees']} "
+        f"(fee {summary['fee']} + tax {summary['tax']})",
+        f"  max drawdown {summary['max_drawdown']} {q} ({percent(summary['max_drawdown_ratio'], DRAWDOWN_PLACES)})",
     ]
     for symbol, s in summary["symbols"].items():
         if not s["fills"]:
             continue
         lines.append(
-            f"  {symbol}: position {s['position']} at average cost {s['average_cost']}, mark {s['mark']}; "
+            f"  {symbol}: position {s['position']} at average cost {shown(s['average_cost'])}, "
+            f"mark {shown(s['mark'])}; "
             f"realized {s['realized_pnl']} unrealized {s['unrealized_pnl']} fees {s['fees']} {s['quote']}"
         )
     lines += [
         _rate_line(summary),
-        f"  reject rate {summary['reject_rate']:.2%}  fill rate {summary['fill_rate']:.2%}  "
-        f"submit latency p50 {summary['submit_latency_p50_ms']} ms p95 {summary['submit_latency_p95_ms']} ms  "
+        f"  reject rate {percent(summary['reject_rate'])}  fill rate {percent(summary['fill_rate'])}  "
+        f"submit latency p50 {shown(summary['submit_latency_p50_ms'])} ms "
+        f"p95 {shown(summary['submit_latency_p95_ms'])} ms  "
         f"stale blocks {summary['stale_blocks']}",
         "  reason codes: " + ", ".join(f"{k} {v}" for k, v in summary["reason_codes"].items()),
     ]

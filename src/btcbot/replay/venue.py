@@ -47,7 +47,7 @@ from btcbot.errors import (
     RejectedByVenue,
     SymbolNotTradable,
 )
-from btcbot.replay.accounting import BacktestFill
+from btcbot.replay.accounting import BacktestFill, Touch
 from btcbot.replay.dataset import DIFF, Event
 from btcbot.replay.market import RecordedBook, RecordedMarket
 from btcbot.sim.engine import (
@@ -218,9 +218,9 @@ class InProcessVenue:
         self.cancels = 0
         # (method, route) -> the virtual ms of each request of that kind, for the rate-limit headroom.
         self.calls: dict[tuple[str, str], list[int]] = defaultdict(list)
-        # (virtual ms, symbol -> recorded mid): the marks the equity curve is valued at.
-        self.mark_samples: list[tuple[int, dict[str, Decimal]]] = []
-        self._last_sample: tuple[int, dict[str, Decimal], int] | None = None
+        # (virtual ms, symbol -> recorded best bid and ask): what the equity curve is valued at.
+        self.mark_samples: list[tuple[int, dict[str, Touch]]] = []
+        self._last_sample: tuple[int, dict[str, Touch], int] | None = None
         self.start_balances = self.account_totals()
 
     # ----- ExchangeReader -----
@@ -334,23 +334,22 @@ class InProcessVenue:
             self.sample_marks(now)
 
     def sample_marks(self, now_ms: int) -> None:
-        """One mark sample for the equity curve, unless neither the mids nor our fills changed since the last."""
+        """One mark sample for the equity curve, unless neither the touches nor our fills changed since the last."""
         with self._lock:
-            mids = self.mids()
+            touches = self.touches()
             trades = len(self.engine.accounts[ACCOUNT_ID].trades)
             last = self._last_sample
-            self._last_sample = (now_ms, mids, trades)
-            if last is not None and last[1] == mids and last[2] == trades:
+            self._last_sample = (now_ms, touches, trades)
+            if last is not None and last[1] == touches and last[2] == trades:
                 return
-            self.mark_samples.append((now_ms, mids))
+            self.mark_samples.append((now_ms, touches))
 
-    def mids(self) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = {}
+    def touches(self) -> dict[str, Touch]:
+        """Each symbol's recorded best bid and ask (as recorded: liquidity we took does not move them)."""
+        out: dict[str, Touch] = {}
         for symbol, book in self._market.books.items():
             if book.bids and book.asks and not book.broken:
-                bid = Decimal(max(book.bids, key=float))
-                ask = Decimal(min(book.asks, key=float))
-                out[symbol] = (bid + ask) / 2
+                out[symbol] = Touch(Decimal(max(book.bids, key=float)), Decimal(min(book.asks, key=float)))
         return out
 
     def account_totals(self) -> dict[str, Decimal]:
