@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from btcbot import reason_codes as rc
+from btcbot.domain.decimal_text import plain_decimal
 from btcbot.replay.accounting import QUOTE, Accounting, fill_ratio, rate_limit_use
 from btcbot.replay.venue import R_CANCEL
 
@@ -52,10 +53,7 @@ def _pct(values: list[float], q: float) -> float | None:
 
 def _text(value: Decimal | None, quantum: Decimal = _FINE) -> str | None:
     """Plain decimal text (never ``1E-8``), rounded to ``quantum``, without trailing zeros."""
-    if value is None:
-        return None
-    text = format(value.quantize(quantum), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return None if value is None else plain_decimal(value.quantize(quantum))
 
 
 def _symbol_block(acc: Accounting) -> dict[str, dict[str, Any]]:
@@ -154,7 +152,7 @@ def build_summary(
         "tax": _text(ledger.total_in_try(touches, lambda a, _: a.tax)),
         "filled_notional": _text(ledger.total_in_try(touches, lambda a, _: a.turnover)),
         "symbols": _symbol_block(acc),
-        "balance_changes": {a: str(d) for a, d in sorted(change.items()) if d != 0},
+        "balance_changes": {a: plain_decimal(d) for a, d in sorted(change.items()) if d != 0},
         "max_drawdown": _text(dd.amount, _CENT),
         "max_drawdown_ratio": float(ratio),
         "equity_points": len(acc.curve),
