@@ -37,6 +37,18 @@ def test_empty_db_warns_reduced_confidence_never_pass(
         assert checks[name].status is Status.PASS, name
 
 
+def test_no_order_evidence_points_at_the_canary_not_at_a_dry_run(
+    tmp_path: Path, kit: Any, make_settings: Callable[..., Settings]
+) -> None:
+    """A dry run sends nothing, so a hint to run one for order SLOs would leave the same WARN after it was followed."""
+    db = tmp_path / "state.db"
+    kit.write_db(db)
+    checks = _by_name(db_checks(_facts(db, kit), make_settings(), "24h"))
+    for name in ("slo_reject_rate", "slo_fill_rate", "slo_latency_p95_ms"):
+        assert "btcbot canary once" in checks[name].action and "dry-run" not in checks[name].action, name
+    assert "dry-run loop" in checks["slo_max_drawdown_ratio"].action  # balance snapshots do come from a dry run
+
+
 def test_healthy_history_passes(tmp_path: Path, kit: Any, make_settings: Callable[..., Settings]) -> None:
     db = tmp_path / "state.db"
     orders = [

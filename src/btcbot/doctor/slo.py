@@ -95,13 +95,14 @@ def collect_db_facts(
     )
 
 
-def _no_data(name: str, what: str, window: str) -> CheckResult:
-    return CheckResult(
-        name,
-        Status.WARN,
-        f"no {what} in the last {window}: reduced confidence, not a pass",
-        "gather evidence with a dry-run loop or canary before promoting to the next stage",
-    )
+# A dry run never sends, so only a live canary can give the order SLOs their evidence; balance snapshots come from
+# any run with credentials. A hint that sends the operator to a dry run for order evidence is never satisfied.
+ORDER_EVIDENCE_ACTION = "only orders sent give this evidence: the stage 2 canary (btcbot canary once) gathers it"
+BALANCE_EVIDENCE_ACTION = "a run with credentials (the stage 0 dry-run loop) records balance snapshots"
+
+
+def _no_data(name: str, what: str, window: str, action: str) -> CheckResult:
+    return CheckResult(name, Status.WARN, f"no {what} in the last {window}: reduced confidence, not a pass", action)
 
 
 def _fmt(value: float) -> str:
@@ -122,7 +123,7 @@ def _threshold_check(
 def check_reject_rate(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_reject_rate
     if facts.sent_orders == 0:
-        return _no_data("slo_reject_rate", "sent orders", window)
+        return _no_data("slo_reject_rate", "sent orders", window, ORDER_EVIDENCE_ACTION)
     rate = facts.rejected_orders / facts.sent_orders
     return _threshold_check(
         "slo_reject_rate",
@@ -138,7 +139,7 @@ def check_reject_rate(facts: DbFacts, settings: Settings, window: str) -> CheckR
 def check_fill_rate(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_min_fill_rate
     if facts.sent_orders == 0:
-        return _no_data("slo_fill_rate", "sent orders", window)
+        return _no_data("slo_fill_rate", "sent orders", window, ORDER_EVIDENCE_ACTION)
     rate = facts.filled_orders / facts.sent_orders
     return _threshold_check(
         "slo_fill_rate",
@@ -154,7 +155,7 @@ def check_fill_rate(facts: DbFacts, settings: Settings, window: str) -> CheckRes
 def check_latency(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_latency_p95_ms
     if facts.latency_p95_ms is None:
-        return _no_data("slo_latency_p95_ms", "submit latency samples", window)
+        return _no_data("slo_latency_p95_ms", "submit latency samples", window, ORDER_EVIDENCE_ACTION)
     return _threshold_check(
         "slo_latency_p95_ms",
         facts.latency_p95_ms,
@@ -169,7 +170,9 @@ def check_latency(facts: DbFacts, settings: Settings, window: str) -> CheckResul
 def check_drawdown(facts: DbFacts, settings: Settings, window: str) -> CheckResult:
     limit = settings.doctor_max_drawdown_ratio
     if facts.max_drawdown_ratio is None:
-        return _no_data("slo_max_drawdown_ratio", "balance snapshots (need two or more)", window)
+        return _no_data(
+            "slo_max_drawdown_ratio", "balance snapshots (need two or more)", window, BALANCE_EVIDENCE_ACTION
+        )
     return _threshold_check(
         "slo_max_drawdown_ratio",
         facts.max_drawdown_ratio,
