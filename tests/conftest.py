@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,3 +70,29 @@ def damage_state_db(path: Path, *, broken: str, intact: str | None = None) -> No
 @pytest.fixture
 def damage_db() -> Callable[..., None]:
     return damage_state_db
+
+
+
+class MarkdownBash:
+    """Docs-as-tests: the ```bash blocks of a Markdown text, and the commands they show."""
+
+    FENCE = re.compile(r"^( *)```bash\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
+
+    @classmethod
+    def blocks(cls, text: str) -> list[str]:
+        return [body for _, body in cls.FENCE.findall(text)]
+
+    @classmethod
+    def commands(cls, text: str) -> list[str]:
+        """One per logical line (``\\`` continuations joined), comments and blank lines left out."""
+        commands: list[str] = []
+        for indent, body in cls.FENCE.findall(text):
+            joined = re.sub(r"\\\n\s*", " ", "\n".join(line.removeprefix(indent) for line in body.splitlines()))
+            commands += [c.strip() for c in joined.splitlines() if c.strip() and not c.lstrip().startswith("#")]
+        return commands
+
+
+@pytest.fixture
+def markdown_bash() -> type[MarkdownBash]:
+    """MarkdownBash for test modules (they cannot import conftest under --import-mode=importlib)."""
+    return MarkdownBash

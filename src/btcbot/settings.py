@@ -728,6 +728,8 @@ def redacted_view(settings: Settings) -> dict[str, str]:
             out[name.upper()] = "true" if value else "false"
         elif name == "state_db_path":
             out[name.upper()] = str(settings.state_db_file)
+        elif value is None:  # unset reads as empty, as in an env file; str(None) would look like a value
+            out[name.upper()] = ""
         else:
             out[name.upper()] = str(value)
     return out

@@ -8,7 +8,6 @@ the operator is back at the safe baseline (every gate closed). The baseline envi
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
 RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
 _OWN = frozenset(name.upper() for name in Settings.model_fields)  # never leak the developer's shell into a run
-_FENCE = re.compile(r"^( *)```bash\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
 
 
 def section(markdown: str, title: str) -> str:
@@ -32,33 +30,24 @@ def section(markdown: str, title: str) -> str:
     return markdown[start : end if end != -1 else None]
 
 
-def bash_commands(text: str) -> list[str]:
-    """The commands of every ```bash block in ``text``, one per logical line (``\\`` continuations joined)."""
-    commands: list[str] = []
-    for indent, body in _FENCE.findall(text):
-        joined = re.sub(r"\\\n\s*", " ", "\n".join(line.removeprefix(indent) for line in body.splitlines()))
-        commands += [line.strip() for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return commands
-
-
-def env_setup_block(markdown: str) -> str:
+def env_setup_block(markdown: str, bash: Any) -> str:
     """The runbook's block that writes .env.sim (the safe baseline pointed at the simulator)."""
-    [block] = [body for _, body in _FENCE.findall(section(markdown, "Prerequisites")) if "cat > .env.sim" in body]
+    [block] = [body for body in bash.blocks(section(markdown, "Prerequisites")) if "cat > .env.sim" in body]
     return block
 
 
-def test_the_rollback_section_uses_the_clean_up_commands() -> None:
-    commands = bash_commands(section(RUNBOOK.read_text(), "Rollback and incidents"))
+def test_the_rollback_section_uses_the_clean_up_commands(markdown_bash: Any) -> None:
+    commands = markdown_bash.commands(section(RUNBOOK.read_text(), "Rollback and incidents"))
     assert "btcbot orders list" in commands and "btcbot orders cancel-all --confirm" in commands
     assert commands.index("btcbot orders list") < commands.index("btcbot orders cancel-all --confirm")
     assert not [c for c in commands if "LIVE_TRADING=true" in c or "DRY_RUN=false" in c]  # never re-armed here
 
 
-def test_every_rollback_command_runs_against_the_simulator(venue: Any) -> None:
+def test_every_rollback_command_runs_against_the_simulator(venue: Any, markdown_bash: Any) -> None:
     markdown = RUNBOOK.read_text()
     rest_port = venue.sim.rest_url.rsplit(":", 1)[1]
     ws_port = venue.sim.ws_url.rsplit(":", 1)[1]
-    setup = env_setup_block(markdown)
+    setup = env_setup_block(markdown, markdown_bash)
     setup = setup.replace("127.0.0.1:18080", f"127.0.0.1:{rest_port}").replace(
         "127.0.0.1:18081", f"127.0.0.1:{ws_port}"
     )
@@ -93,7 +82,7 @@ def test_every_rollback_command_runs_against_the_simulator(venue: Any) -> None:
     [resting] = venue.open_orders()
 
     outputs: list[tuple[str, str]] = []
-    for command in bash_commands(section(markdown, "Rollback and incidents")):
+    for command in markdown_bash.commands(section(markdown, "Rollback and incidents")):
         proc = sh(command)
         outputs.append((command, proc.stdout))
         assert proc.returncode == 0, f"{command!r} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"

@@ -594,6 +594,7 @@ def test_the_redacted_view_shows_every_value_as_text() -> None:
         "LOG_LEVEL": "INFO",
     }
     assert redacted_view(load_settings(otel_exporter_otlp_headers=""))["OTEL_EXPORTER_OTLP_HEADERS"] == "unset"
+    assert "None" not in view.values() and view["METRICS_PORT"] == ""  # unset, not the word None
 
 
 @pytest.mark.parametrize(
