@@ -72,7 +72,6 @@ def damage_db() -> Callable[..., None]:
     return damage_state_db
 
 
-
 class MarkdownBash:
     """Docs-as-tests: the ```bash blocks of a Markdown text, and the commands they show."""
 
