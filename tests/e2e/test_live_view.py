@@ -128,7 +128,7 @@ def test_status_while_a_canary_loop_runs_and_after_it_stopped(sim: Simulator, tm
     try:
         header = loop.stdout.readline()
         run_id = fields(header.split(": ", 1)[1])["run_id"]
-        assert loop.stdout.readline().startswith("btcbot canary_loop: strategy=canary ")  # the strategy's banner
+        assert loop.stdout.readline().startswith("btcbot canary loop: strategy=canary ")  # the strategy's banner
         raw = [loop.stdout.readline() for _ in range(3)]  # each line: that cycle is recorded
         seen = [fields(line.strip()) for line in raw]
         assert [s["cycle"] for s in seen] == ["1/100000", "2/100000", "3/100000"]

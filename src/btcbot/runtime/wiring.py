@@ -108,8 +108,9 @@ def execute(
     reasons = ",".join(gate.decision.reasons) or "none"
     overridden = gates_overriding_env_file(env_file)
     note = f" env_overrides_env_file={','.join(overridden)}" if overridden else ""
+    typed = options.command.replace("_", " ")  # as the operator typed it: canary once, canary loop
     out(
-        f"btcbot {options.command}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons} "
+        f"btcbot {typed}: run_id={run_id} mode={gate.decision.mode.value} arm_blocking_reasons={reasons} "
         f"account_scope={settings.resolved_account_scope} state_db_path={settings.state_db_file}" + note
     )
     log.info(
@@ -120,7 +121,7 @@ def execute(
         reasons,
         os.getpid(),
     )
-    out(f"btcbot {options.command}: {strategy.describe()}")
+    out(f"btcbot {typed}: {strategy.describe()}")
     stop = StopControl()
     stop.guard(gate)  # from the first moment signals are ours, not only once the session has started
     try:
