@@ -19,6 +19,7 @@ import pytest
 from btcbot.arming import ArmingGate, ArmingInputs, WriteToken, decide_arming
 from btcbot.exchange.btcturk import BtcturkHttp
 from btcbot.exchange.btcturk.limiter import RateLimiter
+from btcbot.exchange.btcturk.ws import WsMarketData
 from btcbot.exchange.retry import RetryPolicy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -251,6 +252,18 @@ def json_body(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
+class RecordingWs(WsMarketData):
+    """Notes the (virtual) time of every connection attempt."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attempts_s: list[float] = []
+
+    def _open(self) -> Any:
+        self.attempts_s.append(self._clock.monotonic_ns() / 1e9)
+        return super()._open()
+
+
 class Helpers:
     """Test helpers as a fixture: test modules must not import each other or conftest (importlib mode)."""
 
@@ -259,6 +272,7 @@ class Helpers:
     API_SECRET = API_SECRET
     fixture_bytes = staticmethod(fixture_bytes)
     closed_port_url = staticmethod(closed_port_url)
+    RecordingWs = RecordingWs
     json_body = staticmethod(json_body)
     armed_gate = staticmethod(armed_gate)
 

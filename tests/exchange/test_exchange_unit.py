@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from btcbot.exchange.btcturk import BtcturkExchange, ClockOffset, measure_clock_
 from btcbot.exchange.btcturk.book import OrderBook
 from btcbot.exchange.btcturk.rest_md import RestMarketData
 from btcbot.exchange.btcturk.rules_cache import RulesCache
+from btcbot.exchange.btcturk.ws import MAX_CONNECTS_PER_MINUTE, ConnectPacer, WsMarketData
+from btcbot.exchange.retry import RetryPolicy
 from btcbot.testing.waiting import wait_until
 
 
@@ -175,8 +179,6 @@ def test_one_malformed_listing_does_not_hide_the_others(venue: Any, make_http: A
 
 
 def test_ws_frame_handler_ignores_what_it_does_not_know() -> None:
-    from btcbot.exchange.btcturk.ws import WsMarketData
-
     md = WsMarketData("ws://unused", ("BTCUSDT",))
     frames = [
         b'[991, {"type": 991, "current": "6.0.0", "min": "2.3.0"}]',
@@ -205,37 +207,42 @@ def test_ws_frame_handler_ignores_what_it_does_not_know() -> None:
     assert trade.trade_id == 100163842129199948 and trade.side_code == 1
 
 
-class _LongWaits(threading.Event):
-    """The reader's stop event, noting every wait longer than its reconnect backoff: the connection limit's."""
+def _reconnect_policy(seed: int) -> RetryPolicy:
+    # The reader's default backoff (0.2 s doubling to 5 s), with a seeded jitter.
+    return RetryPolicy(max_attempts=1_000_000, base_delay_s=0.2, max_delay_s=5.0, rng=random.Random(seed))
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.long: list[float] = []
 
-    def wait(self, timeout: float | None = None) -> bool:
-        if timeout is not None and timeout > 1:
-            self.long.append(timeout)
-        return super().wait(timeout)
+def _assert_paced(times_s: list[float]) -> None:
+    """Attempts inside the venue's connect limit, and never a lock-out: whenever the venue comes back, the next
+    attempt is at most one pacing interval (60 s / (12 - the burst of 4)) away."""
+    assert len(times_s) > 60
+    assert max(sum(1 for u in times_s if t <= u < t + 60) for t in times_s) <= MAX_CONNECTS_PER_MINUTE
+    assert max(b - a for a, b in pairwise(times_s)) <= 60 / (MAX_CONNECTS_PER_MINUTE - 4) + 1e-6
+    assert times_s[3] - times_s[0] < 3  # a blip is retried at once (the burst), not paced
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_connect_pacer_through_a_long_outage(seed: int) -> None:
+    pacer = ConnectPacer(_reconnect_policy(seed), per_minute=MAX_CONNECTS_PER_MINUTE, burst=4, now_s=0.0)
+    now, times = 0.0, []
+    while now < 15 * 60:  # every attempt fails, as the reader's loop paces them
+        while (wait := pacer.slot_wait_s(now)) > 0:
+            now += wait
+        pacer.attempt()
+        times.append(now)
+        now += pacer.backoff_s()
+    _assert_paced(times)
+    assert pacer.interval_s == pytest.approx(7.5)
 
 
 def test_ws_reconnects_stay_inside_the_connection_attempt_limit(fx: Any) -> None:
-    from btcbot.exchange.btcturk.ws import WsMarketData
-    from btcbot.exchange.retry import RetryPolicy
-
     dead = fx.closed_port_url().replace("http://", "ws://")
-    md = WsMarketData(
-        dead,
-        ("BTCTRY",),
-        reconnect=RetryPolicy(max_attempts=1_000_000, base_delay_s=0.001, max_delay_s=0.002),
-        max_connects_per_minute=3,
-    )
-    md._stop = parked = _LongWaits()
+    # Virtual time: the reader's waits pass at once, so minutes of a dead venue take milliseconds.
+    md = fx.RecordingWs(dead, ("BTCTRY",), clock=VirtualClock(), reconnect=_reconnect_policy(4))
     md.start()
     try:
-        # With ~2 ms backoff the reader would retry at once; it parks instead, for the rest of the minute.
-        wait_until(lambda: parked.long, what="the reader parks at the connection limit")
-        assert md.stats.connect_failures == 3
-        assert parked.long[0] <= 60  # never past the end of the window
-        assert md.snapshot("BTCTRY") is None
+        wait_until(lambda: md.stats.connect_failures >= 100, what="100 refused connects")
     finally:
         md.stop()
+    _assert_paced(md.attempts_s)
+    assert md.snapshot("BTCTRY") is None

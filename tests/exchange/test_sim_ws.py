@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from btcbot.domain.clock import VirtualClock
 from btcbot.domain.market import BookSnapshot
 from btcbot.exchange.btcturk import BtcturkHttp, build_market_data
 from btcbot.exchange.btcturk.rest_md import RestMarketData
-from btcbot.exchange.btcturk.ws import T_BOOK_DIFF, WsMarketData
+from btcbot.exchange.btcturk.ws import MAX_CONNECTS_PER_MINUTE, T_BOOK_DIFF, WsMarketData
 from btcbot.exchange.retry import RetryPolicy
 from btcbot.settings import Settings
 from btcbot.testing.waiting import WEDGED_AFTER_S, wait_until
@@ -278,5 +279,36 @@ def test_a_lost_connection_makes_the_book_stale_at_once(fresh_sim: Any) -> None:
         assert snap is not None and not snap.in_sync
         fresh_sim.set_faults(ws_disconnect=False)
         wait_until(lambda: (s := md.snapshot("BTCTRY")) is not None and s.in_sync, what="the reader resyncs")
+    finally:
+        md.stop()
+
+
+def test_after_a_long_disconnect_the_feed_is_back_within_one_pacing_interval(
+    fresh_sim: Any, http: BtcturkHttp, fx: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Virtual time: the reader's waits pass at once, so ten minutes of a refusing venue take milliseconds. The
+    # default backoff and connect limit: a reader that spends the minute's budget early sits out the rest of it.
+    clock = VirtualClock()
+    md = fx.RecordingWs(fresh_sim.ws_url, ("BTCTRY",), clock=clock, rest_fallback=http, fallback_after_ms=1000)
+    md.start()
+    try:
+        assert md.wait_for_book("BTCTRY", WEDGED_AFTER_S)
+        fresh_sim.set_faults(ws_disconnect=True)
+        wait_until(lambda: md.stats.connect_failures >= 80, what="ten minutes of refused connects")
+        blind = md.snapshot("BTCTRY")  # WS_MARKET_DATA_REST_FALLBACK: the REST book while the socket is down
+        assert blind is not None and blind.source == "rest" and blind.is_valid
+        fresh_sim.set_faults(ws_disconnect=False)
+        wait_until(lambda: md.book_synced("BTCTRY"), what="the reader reconnects and resyncs")
+        back = md.snapshot("BTCTRY")
+        assert back is not None and back.source == "ws" and back.in_sync
+        assert md.stats.connects == 2
+        # The attempt that got through came at most one pacing interval (60 s over the 8 paced attempts of the
+        # minute's 12) after the last refused one: wherever the venue came back, the reader was that close.
+        last_refused_s, reconnected_s = md.attempts_s[-2:]
+        assert reconnected_s - last_refused_s <= 60 / (MAX_CONNECTS_PER_MINUTE - 4) + 1e-6
+        # The operator's log says the feed went blind and when it came back, with how long it was out.
+        said = [r.getMessage() for r in caplog.records if r.name == "btcbot.exchange.btcturk.ws"]
+        assert "btcturk ws: the venue closed the connection; reconnecting" in said
+        assert any(m.startswith("btcturk ws: reconnected after ") for m in said)
     finally:
         md.stop()

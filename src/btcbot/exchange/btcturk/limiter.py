@@ -44,9 +44,11 @@ DOCUMENTED_LIMITS: Mapping[tuple[str, str], tuple[Limit, ...]] = {
 class TokenBucket:
     __slots__ = ("_tokens", "_updated", "capacity", "rate_per_s")
 
-    def __init__(self, limit: Limit, *, safety: float, now: float) -> None:
+    def __init__(self, limit: Limit, *, safety: float, now: float, capacity: int | None = None) -> None:
+        """``capacity`` (the burst) is at most half the budget; a smaller one buys a faster refill (even pacing)."""
         budget = max(1.0, limit.count * safety)
-        self.capacity = max(1.0, math.floor(budget / 2))
+        half = math.floor(budget / 2)
+        self.capacity = max(1.0, half if capacity is None else min(capacity, half))
         self.rate_per_s = (
             (budget - self.capacity) / limit.period_s if budget > self.capacity else budget / (2 * limit.period_s)
         )

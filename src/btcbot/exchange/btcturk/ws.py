@@ -4,8 +4,9 @@ The thread runs a plain ``recv()`` loop (faster than WebSocketApp), subscribes `
 ``trade`` for every symbol, rebuilds each book from 431 and applies 432 diffs in ``CS`` order. A gap in ``CS``
 is counted and resynced by leaving and re-joining that symbol's obdiff channel (a fresh 431 follows); until then
 the symbol's snapshot says it is out of sync (``in_sync`` False), which the freshness guard treats as stale. A socket
-that sends no data past ``stale_after_ms`` is dropped and reconnected with jittered backoff, inside the venue's
-15-connections-a-minute limit. The thread never waits on consumers: after each frame it publishes an immutable
+that sends no data past ``stale_after_ms`` is dropped and reconnected with jittered backoff, paced evenly inside
+the venue's 15-connections-a-minute limit (``ConnectPacer``), so the reader is never locked out once the venue
+is back. The thread never waits on consumers: after each frame it publishes an immutable
 BookSnapshot per symbol, whose receive stamps are those of the frame that last changed it — so a silent feed
 shows its age instead of pretending to be fresh. A frame that cannot be read (not JSON, nested too deeply, the
 wrong shape) is counted and skipped: it never ends the reader.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -29,6 +29,7 @@ from btcbot.domain.market import BookSnapshot
 from btcbot.exchange.btcturk.book import OrderBook
 from btcbot.exchange.btcturk.convert import norm_symbol
 from btcbot.exchange.btcturk.http import BtcturkHttp
+from btcbot.exchange.btcturk.limiter import Limit, TokenBucket
 from btcbot.exchange.btcturk.rest_md import RestMarketData
 from btcbot.exchange.retry import RetryPolicy
 
@@ -43,6 +44,7 @@ T_BOOK_DIFF = 432
 T_SUBSCRIBE = 151
 
 MAX_CONNECTS_PER_MINUTE = 12  # the venue blocks an IP for 60 s after 15
+CONNECT_BURST = 4  # quick retries for a blip; the rest of the minute's budget is spread evenly
 BAD_FRAME_LOG_EVERY = 1000  # the first unreadable frame is logged, then one in this many
 
 
@@ -88,6 +90,43 @@ class _Stalled(Exception):
     pass
 
 
+class ConnectPacer:
+    """When the reader may open its next socket.
+
+    After a failure the reader backs off with full jitter; every attempt also takes a token from a bucket that
+    admits at most ``per_minute`` attempts in any minute (a burst of ``burst``, then one every
+    ``60 / (per_minute - burst)`` s). Without the even pacing a long outage spent the minute's budget in its
+    first seconds and the reader then sat out the rest of the window, blind, after the venue was back; now the
+    first attempt after any outage comes within one pacing interval.
+    """
+
+    def __init__(self, backoff: RetryPolicy, *, per_minute: int, burst: int, now_s: float) -> None:
+        self._backoff = backoff
+        self._bucket = TokenBucket(Limit(per_minute, 60), safety=1.0, now=now_s, capacity=burst)
+        self.failures = 0
+
+    @property
+    def interval_s(self) -> float:
+        """The longest wait for a connection slot (also the pace of a long outage)."""
+        return 1.0 / self._bucket.rate_per_s
+
+    def backoff_s(self) -> float:
+        """The jittered pause after a failed or lost connection; each one in a row waits longer (capped)."""
+        delay = self._backoff.backoff_s(min(self.failures, 10))
+        self.failures += 1
+        return delay
+
+    def slot_wait_s(self, now_s: float) -> float:
+        """How long until the connect limit admits an attempt (0: now)."""
+        return self._bucket.wait_s(now_s)
+
+    def attempt(self) -> None:
+        self._bucket.take()
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
 class WsMarketData:
     def __init__(
         self,
@@ -127,7 +166,12 @@ class WsMarketData:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ws: websocket.WebSocket | None = None
-        self._connect_times: deque[float] = deque()
+        self._pacer = ConnectPacer(
+            self.reconnect,
+            per_minute=max_connects_per_minute,
+            burst=min(CONNECT_BURST, max_connects_per_minute // 3),
+            now_s=self._clock.monotonic_ns() / 1e9,
+        )
         self.stats = WsStats()
         self.connected = threading.Event()
 
@@ -179,42 +223,48 @@ class WsMarketData:
 
     # ------------------------------------------------------------------ reader thread
     def _run(self) -> None:
-        failures = 0
+        pacer = self._pacer
+        lost_at_ns: int | None = None  # when the socket the reader had was lost; None while it has one
         while not self._stop.is_set():
-            self._respect_connect_limit()
-            if self._stop.is_set():
+            if self._wait_for_slot():
                 return
+            pacer.attempt()
             try:
-                ws = websocket.create_connection(
-                    self.url,
-                    timeout=self.connect_timeout_s,
-                    skip_utf8_validation=True,
-                    enable_multithread=True,
-                )
+                ws = self._open()
             except (OSError, websocket.WebSocketException) as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = f"connect: {type(exc).__name__}"
-                if failures == 0:
+                if pacer.failures == 0:
                     log.warning("btcturk ws: cannot connect (%s); retrying with backoff", type(exc).__name__)
-                self._stop.wait(self.reconnect.backoff_s(min(failures, 10)))
-                failures += 1
+                if self._sleep(pacer.backoff_s()):
+                    return
                 continue
             self._ws = ws
             self.stats.connects += 1
+            if lost_at_ns is not None:
+                # The loss was logged; the operator also learns when the feed came back and how long it was blind.
+                log.warning(
+                    "btcturk ws: reconnected after %.1fs; resubscribing (the books are stale until their full books)",
+                    (self._clock.monotonic_ns() - lost_at_ns) / 1e9,
+                )
             try:
                 ws.settimeout(self.recv_timeout_s)
                 for sym in self.symbols:
                     for channel in self.channels:
                         self._send_join(ws, channel, sym, join=True)
                 self.connected.set()
-                failures = 0 if self._pump(ws) else failures
+                if self._pump(ws):
+                    pacer.succeeded()
+                if not self._stop.is_set():
+                    log.warning("btcturk ws: the venue closed the connection; reconnecting")
             except _Stalled:
                 self.stats.stalls += 1
                 self.stats.last_error = "stalled: no data past the threshold"
                 log.warning("btcturk ws: no data for %.1fs; reconnecting", self.stale_after_ns / 1e9)
             except (OSError, websocket.WebSocketException) as exc:
                 self.stats.last_error = f"socket: {type(exc).__name__}"
-                log.warning("btcturk ws: connection lost (%s); reconnecting", type(exc).__name__)
+                if not self._stop.is_set():  # stop() aborts the socket: that is no lost connection
+                    log.warning("btcturk ws: connection lost (%s); reconnecting", type(exc).__name__)
             finally:
                 self.connected.clear()
                 self._ws = None
@@ -227,16 +277,28 @@ class WsMarketData:
             if self._stop.is_set():
                 return
             self.stats.disconnects += 1
-            self._stop.wait(self.reconnect.backoff_s(min(failures, 10)))
-            failures += 1
+            lost_at_ns = self._clock.monotonic_ns()
+            if self._sleep(pacer.backoff_s()):
+                return
 
-    def _respect_connect_limit(self) -> None:
-        now = time.monotonic()
-        while self._connect_times and now - self._connect_times[0] > 60:
-            self._connect_times.popleft()
-        if len(self._connect_times) >= self.max_connects_per_minute:
-            self._stop.wait(60 - (now - self._connect_times[0]))
-        self._connect_times.append(time.monotonic())
+    def _open(self) -> websocket.WebSocket:
+        return websocket.create_connection(
+            self.url,
+            timeout=self.connect_timeout_s,
+            skip_utf8_validation=True,
+            enable_multithread=True,
+        )
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait in the injected clock's time; True if stop() was called meanwhile."""
+        return self._clock.wait(self._stop, seconds)
+
+    def _wait_for_slot(self) -> bool:
+        """Wait until the connect limit admits an attempt; True if stop() was called meanwhile."""
+        while (wait := self._pacer.slot_wait_s(self._clock.monotonic_ns() / 1e9)) > 0:
+            if self._sleep(wait):
+                return True
+        return self._stop.is_set()
 
     def _send_join(self, ws: websocket.WebSocket, channel: str, symbol: str, *, join: bool) -> None:
         frame = [T_SUBSCRIBE, {"type": T_SUBSCRIBE, "channel": channel, "event": symbol, "join": join}]
