@@ -6,6 +6,8 @@ import json
 import threading
 from decimal import Decimal
 
+import pytest
+
 from btcbot import reason_codes as rc
 from btcbot.actors._base import FaultPlan
 from btcbot.arming import ArmingGate
@@ -126,6 +128,24 @@ def test_rejects_are_recorded_and_are_an_anomaly(tmp_path):
     result = run_session(RuntimeOptions(max_cycles=1), deps)
     assert result.exit_code == 1 and result.summary.rejected == 1
     assert store.query("SELECT status FROM orders") == [("REJECTED",)]
+
+
+@pytest.mark.parametrize("venue_ahead_ms", [30_000, 0])
+def test_a_reject_rate_latch_points_at_a_skewed_host_clock(tmp_path, venue_ahead_ms):
+    deps, venue, store = make(tmp_path, clock=VirtualClock())  # time stands still while the offset is measured
+    venue.faults.reject_orders = True  # as a venue answers every signed request (401) when our stamps are off
+    venue.server_time_ms = lambda: deps.clock.wall_ms() + venue_ahead_ms
+    result = run_session(RuntimeOptions(max_cycles=6, cycle_seconds=0.01), deps)
+    assert result.exit_code == 1 and result.summary.rejected >= 5
+    (details,) = store.query("SELECT details FROM alerts WHERE kind = 'safe_mode'")[0]
+    assert json.loads(details)["cause"] == "reject_rate"
+    lines = result.summary.lines()
+    if venue_ahead_ms:
+        hint = "clock offset 30000 ms: fix the host clock (NTP)"
+        assert hint in json.loads(details)["detail"]
+        assert 'anomaly: clock_offset offset_ms=30000 next="fix the host clock (NTP)"' in lines
+    else:  # a clock in step is not blamed
+        assert "clock offset" not in details and not any("clock_offset" in line for line in lines)
 
 
 def test_kill_switch_cancels_only_owned_orders(tmp_path):

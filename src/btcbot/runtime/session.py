@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from btcbot.domain.clock import Clock
 from btcbot.domain.orders import OrderStatus, owned_prefixes
 from btcbot.domain.rules import SymbolRules
 from btcbot.errors import ExchangeError
+from btcbot.exchange.btcturk.clock import clock_hint, measure_clock_offset
 from btcbot.exchange.interfaces import ExchangeReader, MarketDataSource, OrderGateway
 from btcbot.runtime import foreign_orders
 from btcbot.runtime.cycle import CycleContext, Purpose, SymbolOutcome
@@ -190,6 +191,7 @@ class _Session:
         self.monitor = SafeModeMonitor(MonitorLimits.from_settings(self.s))
         self.live_orders: tuple[OrderRecord, ...] = ()
         self.end_cause: str | None = None  # set by an escalation that ends the run
+        self.clock_checked = False  # the venue's clock is read once, at the first reject_rate escalation
         self.balances: tuple[tuple[str, Decimal], ...] = ()
         self.account = AccountState()
         self.last_ping = 0.0
@@ -449,11 +451,28 @@ class _Session:
             latencies_ms=done.stats.submit_latencies_ms,
         )
         if esc is not None:
+            if esc.cause == "reject_rate" and not self.clock_checked:
+                esc = replace(esc, detail=self.with_clock_hint(esc.detail))
             self.supervisor.escalate(esc.cause, esc.detail, cycle_id, ctx.trace_id)
             if esc.ends_run:
                 self.end_cause = esc.cause
         settle(self.d.store, done.trace)  # the quiet window: nothing of it may overlap a cycle
         return done
+
+    def with_clock_hint(self, detail: str) -> str:
+        """Refusals en masse are often a host clock off by more than the venue's stamp window (every signed
+        request answers 401): when the venue's clock says so, the escalation, its alert and the summary say so."""
+        self.clock_checked = True
+        try:
+            offset = measure_clock_offset(self.d.reader, now_ns=lambda: self.d.clock.wall_ms() * 1_000_000)
+        except ExchangeError as exc:
+            log.warning("could not read the venue's clock (%s)", type(exc).__name__)
+            return detail
+        hint = clock_hint(offset)
+        if hint is None:
+            return detail
+        self.summary.anomaly("clock_offset", kv(offset_ms=f"{offset.offset_ms:.0f}", next="fix the host clock (NTP)"))
+        return f"{detail}; {hint}"
 
     def show_cycle(self, cycle_id: int, done: CycleCompleted | None) -> None:
         """Hand the operator's view of the cycle to ``on_cycle``; a display problem never stops the run."""

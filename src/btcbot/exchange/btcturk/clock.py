@@ -9,11 +9,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from btcbot.errors import UsageError
-from btcbot.exchange.btcturk.http import BtcturkHttp
 
 STAMP_WINDOW_MS = 5000.0
+
+
+class ServerClock(Protocol):
+    """Anything that reads the venue's time: BtcturkHttp for doctor, an ExchangeReader for the runtime."""
+
+    def server_time_ms(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +40,15 @@ def stamp_window_threatened(offset: ClockOffset, *, margin_ms: float = 1000.0) -
     return offset.threatens_stamp_window(margin_ms=margin_ms)
 
 
+def clock_hint(offset: ClockOffset) -> str | None:
+    """The operator's next step when the offset alone explains refused signed requests (401), else None."""
+    if not offset.threatens_stamp_window():
+        return None
+    return f"clock offset {offset.offset_ms:.0f} ms: fix the host clock (NTP)"
+
+
 def measure_clock_offset(
-    http: BtcturkHttp, samples: int = 3, *, now_ns: Callable[[], int] = time.time_ns
+    http: ServerClock, samples: int = 3, *, now_ns: Callable[[], int] = time.time_ns
 ) -> ClockOffset:
     """NTP-style: offset = server - (t_send + rtt/2), from the sample with the smallest round trip."""
     if samples < 1:
