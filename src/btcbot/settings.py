@@ -592,7 +592,7 @@ def _env_file_problems(text: str, path: Path) -> list[str]:
         elif binding.key is None:
             continue  # a blank line or a comment
         elif binding.key.lower() not in Settings.model_fields:
-            close = difflib.get_close_matches(binding.key.upper(), [n.upper() for n in Settings.model_fields], n=1)
+            close = difflib.get_close_matches(binding.key.upper(), [n.upper() for n in Settings.model_fields])
             if close:
                 hint = f"{binding.key} is not a setting (did you mean {close[0]}?)"
             elif _ENV_NAME.fullmatch(binding.key):

@@ -19,7 +19,14 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from btcbot.errors import RejectedByVenue, TransientError
 from btcbot.settings import load_settings
 from btcbot.telemetry import tracing
-from btcbot.telemetry.redact import REDACTED, RedactingSpanExporter, Redactor, secrets_of, written_forms
+from btcbot.telemetry.redact import (
+    REDACTED,
+    RedactingSpanExporter,
+    Redactor,
+    otlp_header_names,
+    secrets_of,
+    written_forms,
+)
 from btcbot.telemetry.setup import TelemetryHandle
 
 KEY = "KEY-zq83-distinctive"
@@ -283,3 +290,12 @@ def test_a_short_otlp_header_value_never_reaches_a_log_line() -> None:
     line = redact("collector refused x-api-key: zq7, 'Bearer long-token-zq84' and token long-token-zq84")
     assert "zq7" not in line and "zq84" not in line
     assert Redactor.for_settings(settings)("headers {'x-api-key': 'zq7'}") == f"headers {{'x-api-key': '{REDACTED}'}}"
+
+
+def test_every_otlp_header_name_counts_even_when_its_value_holds_an_equals_sign() -> None:
+    # Base64 padding puts '=' in a value; the name is what comes before the first one.
+    settings = load_settings(otel_exporter_otlp_headers="x-tenant=ab=,x-scope=q9")
+    assert otlp_header_names(settings) == ["x-tenant", "x-scope"]
+    redact = Redactor.for_settings(settings)
+    assert redact("sent x-tenant: ab= and X-Scope=q9") == f"sent x-tenant: {REDACTED} and X-Scope={REDACTED}"
+    assert otlp_header_names(load_settings()) == []

@@ -322,6 +322,26 @@ def test_an_env_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None
         load_settings(env_file=env)
 
 
+def test_env_file_problems_after_comments_and_blank_lines_are_still_found(tmp_path: Path) -> None:
+    env = tmp_path / ".env.pilot"
+    env.write_text("# pilot settings\n\nDRY_RUN=true\n# the caps\ndry_run\nAbC9xYz=1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env)
+    text = str(info.value)
+    assert f"--env-file {env}: line 5" in text and "has no '='; write DRY_RUN=VALUE" in text
+    assert (
+        f"--env-file {env}: line 6 names no setting (the name is not shown: it may be a secret); see `btcbot config "
+        "show` for every accepted name"
+    ) in text
+    assert "AbC9xYz" not in text
+
+
+@pytest.mark.parametrize("url", ["https://api.example.com/?", "https://api.example.com/#", "https://a.example.com/?x=1"])
+def test_a_venue_url_with_a_query_or_fragment_mark_is_refused(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    err = _refusal(monkeypatch, BTCTURK_BASE_URL=url)
+    assert "BTCTURK_BASE_URL" in str(err) and "must not have a ?query or #fragment" in str(err)
+
+
 def test_a_refused_env_file_line_never_echoes_its_value(tmp_path: Path) -> None:
     env = tmp_path / ".env.pilot"
     env.write_text(f"BTCTURK_API_KEY: {KEY}\nBTCTURK_API_SECRET=c2VjcmV0\nBTCTURK_API_SECRET=b3RoZXI=\n")

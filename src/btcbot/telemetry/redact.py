@@ -31,14 +31,13 @@ _AUTH_HEADERS = ("x-pck", "x-signature", "x-stamp", "authorization")
 
 
 def _header_value(names: Iterable[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    # Any order: the ``[:=]`` after the name makes the regex backtrack to the whole name.
+    alternatives = "|".join(re.escape(n) for n in sorted(set(names)))
     return re.compile(
         rf"""(?i)({_Q}(?:{alternatives}){_Q}\s*[:=]\s*{_Q})"""
         r"""((?:(?:bearer|basic|token)\s+)?[^"',\s}\\]+)"""
     )
 
-
-_HEADER_VALUE = _header_value(_AUTH_HEADERS)
 
 
 def written_forms(secret: str) -> set[str]:
@@ -59,8 +58,7 @@ class Redactor:
         forms = {form for s in secrets if s for form in written_forms(s)}
         # Longest first so a secret containing another is removed whole.
         self._secrets = sorted({f for f in forms if len(f) >= _SHORT}, key=len, reverse=True)
-        extra = {n.strip().lower() for n in header_names if n.strip()} - set(_AUTH_HEADERS)
-        self._headers = _header_value((*_AUTH_HEADERS, *extra)) if extra else _HEADER_VALUE
+        self._headers = _header_value((*_AUTH_HEADERS, *(n.strip() for n in header_names if n.strip())))
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Redactor:
