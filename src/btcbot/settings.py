@@ -173,7 +173,7 @@ def venue_url_problem(url: str, *, secure: str, plain: str) -> str | None:
     problem = _userinfo_problem(url, "BTCTurk credentials go in BTCTURK_API_KEY and BTCTURK_API_SECRET")
     if problem:
         return problem
-    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+    if parts.query or parts.fragment or url.endswith(("?", "#")):  # the caller strips the URL
         return "must not have a ?query or #fragment: every request path is appended to it"
     if parts.scheme == secure or (parts.scheme == plain and _is_loopback_host(host)):
         return None

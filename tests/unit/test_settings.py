@@ -342,6 +342,16 @@ def test_a_venue_url_with_a_query_or_fragment_mark_is_refused(monkeypatch: pytes
     assert "BTCTURK_BASE_URL" in str(err) and "must not have a ?query or #fragment" in str(err)
 
 
+def test_an_unknown_setting_given_in_code_is_named_as_a_typo() -> None:
+    # Env files are checked before this (by name, line by line); a caller's keyword reaches pydantic's own check.
+    with pytest.raises(ConfigError) as info:
+        load_settings(max_notional_per_ordr_try=5)
+    assert str(info.value) == (
+        "invalid configuration: MAX_NOTIONAL_PER_ORDR_TRY: unknown setting (typo?); see `btcbot config show` for "
+        "every accepted name"
+    )
+
+
 def test_a_refused_env_file_line_never_echoes_its_value(tmp_path: Path) -> None:
     env = tmp_path / ".env.pilot"
     env.write_text(f"BTCTURK_API_KEY: {KEY}\nBTCTURK_API_SECRET=c2VjcmV0\nBTCTURK_API_SECRET=b3RoZXI=\n")
