@@ -230,3 +230,14 @@ def test_a_lock_dir_that_is_a_file_is_a_clear_error_for_the_probe_too(tmp_path: 
     blocker.write_text("")
     with pytest.raises(StateStoreUnavailable, match="is not a directory; LOCK_DIR must be one"):
         lock_status(blocker, "s")
+
+
+def test_a_lock_file_that_cannot_be_opened_says_why_and_what_to_do(tmp_path: Path) -> None:
+    # Root ignores permissions, so the reasons are built directly rather than provoked.
+    from btcbot.lock import _lock_file_problem
+
+    path = tmp_path / "locks" / "btcbot-s.lock"
+    denied = _lock_file_problem(path, PermissionError(13, "Permission denied"), "LOCK_DIR", "create")
+    assert denied == f"cannot create the instance lock file {path}: Permission denied; LOCK_DIR must be writable"
+    bare = _lock_file_problem(path, OSError(), "LOCK_DIR", "open")
+    assert bare == f"cannot open the instance lock file {path}: OSError; LOCK_DIR must be writable"
