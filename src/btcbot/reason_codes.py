@@ -104,3 +104,5 @@ ORDER_REPLACE_CANCEL: Final = "order:replace_cancel"  # the strategy no longer w
 DRY_RUN_WOULD_CANCEL: Final = "dry_run:would_cancel"  # observe-only: that cancel was recorded, not sent
 # decide took so long that the book it was given aged past MAX_MARKET_DATA_AGE_MS: nothing it wanted is acted on
 STRATEGY_TOO_SLOW: Final = "strategy:too_slow"
+# the pair is not quoted in TRY, so its notional cannot be held to the TRY caps (0.5 BTC would pass a 150 TRY cap)
+RISK_QUOTE_NOT_TRY: Final = "risk:quote_not_try"

@@ -434,6 +434,12 @@ class Settings(BaseSettings):
             problems.append("DOCTOR_CLOCK_WARN_MS must be <= DOCTOR_CLOCK_FAIL_MS")
         caps = self.position_caps
         uncapped = [s for s in self.universe_symbols if caps and ALL_SYMBOLS not in caps and s not in caps]
+        not_try = [s for s in self.universe_symbols if not s.endswith("TRY")]
+        if not_try:
+            problems.append(
+                f"UNIVERSE_SYMBOLS: {','.join(not_try)} not quoted in TRY; every notional cap "
+                "(MAX_NOTIONAL_PER_ORDER_TRY, NOTIONAL_CAP_TRY_PER_CYCLE, MIN_ORDER_NOTIONAL_TRY) is in TRY"
+            )
         if uncapped:
             problems.append(
                 f"MAX_POSITION_BASE names some symbols but not {','.join(uncapped)} of UNIVERSE_SYMBOLS; "

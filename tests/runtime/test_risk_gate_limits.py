@@ -373,3 +373,19 @@ def test_limits_come_from_the_settings_one_for_one() -> None:
     assert (limits.position_cap("ETHTRY"), limits.position_cap("XRPTRY")) == (D("0.5"), None)
     every = RiskLimits.from_settings(Settings(max_position_base="0.2"))
     assert (every.position_cap("BTCTRY"), every.position_cap("XRPTRY")) == (D("0.2"), D("0.2"))
+
+
+def test_a_pair_not_quoted_in_try_is_refused_whatever_its_notional() -> None:
+    # 0.5 BTC of ETH would pass a 150 TRY cap if its notional (in BTC) were compared with the TRY caps.
+    ethbtc = replace(RULES, symbol="ETHBTC", numerator="ETH", denominator="BTC")
+    intent = OrderIntent("ETHBTC", OrderSide.BUY, D("0.05"), D("10"), "c")
+    (verdict,) = judge(
+        inp(intent, symbol="ETHBTC", rules=ethbtc, ref="0.05"),
+        notional_cap_per_cycle=D(150),
+        max_notional_per_order=D(150),
+        min_order_notional=D("0.1"),
+    )
+    assert verdict.approved == ()
+    assert [(r.reason_code, dict(r.details)["why"]) for r in verdict.refused] == [
+        (rc.RISK_QUOTE_NOT_TRY, "quote=BTC caps_in=TRY")
+    ]

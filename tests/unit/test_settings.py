@@ -342,6 +342,12 @@ def test_a_venue_url_with_a_query_or_fragment_mark_is_refused(monkeypatch: pytes
     assert "BTCTURK_BASE_URL" in str(err) and "must not have a ?query or #fragment" in str(err)
 
 
+@pytest.mark.parametrize("universe", ["BTCTRY,ETHBTC", "BTCUSDT"])
+def test_a_universe_pair_not_quoted_in_try_is_refused(monkeypatch: pytest.MonkeyPatch, universe: str) -> None:
+    err = _refusal(monkeypatch, UNIVERSE_SYMBOLS=universe)
+    assert "not quoted in TRY; every notional cap" in str(err) and universe.split(",")[-1] in str(err)
+
+
 def test_an_unknown_setting_given_in_code_is_named_as_a_typo() -> None:
     # Env files are checked before this (by name, line by line); a caller's keyword reaches pydantic's own check.
     with pytest.raises(ConfigError) as info:

@@ -26,6 +26,7 @@ from btcbot.runtime.lifecycle import OrderRecord
 from btcbot.settings import ALL_SYMBOLS, Settings
 
 _HUNDRED = Decimal(100)
+CAP_CURRENCY = "TRY"  # the currency of every notional cap (the settings named *_TRY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,9 @@ def _check_intent(
         return rc.RISK_MAX_ORDERS_PER_CYCLE, f"limit={limits.max_orders_per_cycle}"
     if open_on_symbol + 1 > limits.max_open_orders_per_symbol:
         return rc.RISK_MAX_OPEN_ORDERS_PER_SYMBOL, f"open={open_on_symbol} limit={limits.max_open_orders_per_symbol}"
+    if inp.rules is not None and inp.rules.denominator != CAP_CURRENCY:
+        # Every notional cap is in TRY: a notional in another currency compared with them would mean nothing.
+        return rc.RISK_QUOTE_NOT_TRY, f"quote={inp.rules.denominator} caps_in={CAP_CURRENCY}"
     if budget.notional + notional > limits.notional_cap_per_cycle:
         return rc.RISK_NOTIONAL_CAP_PER_CYCLE, f"notional={notional} cap={limits.notional_cap_per_cycle}"
     if notional > limits.max_notional_per_order:
