@@ -147,7 +147,7 @@ class TestPerCycleCaps:
             max_orders_per_cycle=1,
             notional_cap_per_cycle=D(150),
             max_notional_per_order=D(99),
-            balances={"TRY": D(99)},
+            balances={"TRY": D("99.2376")},  # 99 TRY and the fee reserve
         )
         assert approved_ids(v) == ["a"] and v.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER
 
@@ -222,15 +222,27 @@ class TestPerIntentLimits:
 
 
 class TestBalance:
-    def test_a_buy_may_spend_exactly_the_free_quote_balance(self) -> None:
-        assert one(buy("1"), balances={"TRY": D(100)}).refusal is None
-        v = one(buy("1.0001"), balances={"TRY": D(100)})
-        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE and why(v) == "asset=TRY need=100.0100 free=100"
+    def test_a_buy_may_spend_exactly_the_free_quote_balance_with_the_fee_the_venue_reserves(self) -> None:
+        # The venue locks notional x (1 + taker fee) for a limit buy (API reference: a 50,000 TRY buy needs more free).
+        assert one(buy("1"), balances={"TRY": D("100.24")}).refusal is None
+        v = one(buy("1"), balances={"TRY": D("100.2399")})
+        assert v.refusal == rc.RISK_INSUFFICIENT_BALANCE and why(v) == "asset=TRY need=100.2400 free=100.2399"
 
     def test_buys_are_summed_against_the_balance(self) -> None:
-        v = one(buy("0.6", cid="a"), buy("0.4", cid="b"), buy("0.1", cid="c"), balances={"TRY": D(100)})
+        v = one(buy("0.6", cid="a"), buy("0.4", cid="b"), buy("0.1", cid="c"), balances={"TRY": D("100.24")})
         assert approved_ids(v) == ["a", "b"] and v.refusal == rc.RISK_INSUFFICIENT_BALANCE
-        assert why(v) == "asset=TRY need=10.0 free=0.0"
+        assert why(v) == "asset=TRY need=10.02400 free=0.00000"
+
+    def test_two_symbols_buying_with_the_same_try_share_it_fee_included(self) -> None:
+        # 100 TRY free: a 60 TRY BTC buy reserves 60.144, so a 40 TRY ETH buy (40.096) no longer fits.
+        eth = replace(RULES, symbol="ETHTRY", numerator="ETH")
+        (btc_v, eth_v) = judge(
+            inp(buy("0.6", cid="b")),
+            inp(buy("0.4", cid="e", symbol="ETHTRY"), symbol="ETHTRY", rules=eth),
+            balances={"TRY": D(100)},
+        )
+        assert approved_ids(btc_v) == ["b"] and eth_v.refusal == rc.RISK_INSUFFICIENT_BALANCE
+        assert why(eth_v) == "asset=TRY need=40.09600 free=39.85600"
 
     def test_a_sell_may_sell_exactly_the_free_base_balance(self) -> None:
         assert one(sell("0.5"), balances={"BTC": D("0.5")}).refusal is None
@@ -239,7 +251,7 @@ class TestBalance:
         assert why(v) == "asset=BTC need=0.50000001 free=0.5"
 
     def test_sells_are_summed_in_base_and_buys_in_quote_separately(self) -> None:
-        balances = {"TRY": D(60), "BTC": D("0.6")}
+        balances = {"TRY": D("60.144"), "BTC": D("0.6")}
         v = one(buy("0.6", cid="b1"), sell("0.6", cid="s1"), sell("0.1", cid="s2"), balances=balances)
         assert approved_ids(v) == ["b1", "s1"] and v.refusal == rc.RISK_INSUFFICIENT_BALANCE
 

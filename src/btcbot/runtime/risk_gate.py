@@ -4,7 +4,7 @@ Order: kill switch, safe-mode latch, an UNKNOWN order on the symbol (these three
 per intent: orders per run (``canary once`` with a strategy), orders per cycle, open orders per symbol, notional
 per cycle, notional per order, our minimum notional, the exchange minimum, post-only against the fresh book, the
 price collar against the fresh reference price (reject, never clamp), the position cap (MAX_POSITION_BASE) and the
-free balance (quote for a buy, base for a sell). Every refused intent is its own refusal. Arming is not a refusal
+free balance (quote for a buy, with the fee the venue reserves on top; base for a sell). Every refused intent is its own refusal. Arming is not a refusal
 here: an observe-only run takes the whole path and records ``dry_run:would_submit``.
 
 The position check takes the worst case on each side: the bot's net position (``btcbot.runtime.positions``) plus
@@ -27,6 +27,9 @@ from btcbot.settings import ALL_SYMBOLS, Settings
 
 _HUNDRED = Decimal(100)
 CAP_CURRENCY = "TRY"  # the currency of every notional cap (the settings named *_TRY)
+# The venue reserves notional x (1 + taker fee) of the quote for a limit buy and refuses it (BALANCE_NOT_ENOUGH)
+# when that is not free. 0.24 % is the TRY pairs' level-1 taker rate, the highest tier: never less than charged.
+BUY_FEE_RESERVE = Decimal("0.0024")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,13 @@ class _CycleBudget:
     short: dict[str, Decimal] = field(default_factory=dict)
 
 
+def _reserve(intent: OrderIntent, rules: SymbolRules) -> tuple[str, Decimal]:
+    """The asset an intent locks at the venue and how much of it."""
+    if intent.side is OrderSide.BUY:
+        return rules.denominator.upper(), intent.notional * (1 + BUY_FEE_RESERVE)
+    return rules.numerator.upper(), intent.quantity
+
+
 def _left(mine: Sequence[OrderRecord], side: OrderSide) -> Decimal:
     return sum((r.quantity - r.filled_quantity for r in mine if r.side is side), Decimal(0))
 
@@ -167,8 +177,8 @@ def _check_intent(
             return rc.RISK_MAX_POSITION, f"projected={budget.short[inp.symbol] - intent.quantity} cap=-{cap}"
     if balances is None:
         return None, ""  # unknown (observe-only without credentials): nothing is sent, so nothing to protect
-    asset, need = (rules.denominator, notional) if intent.side is OrderSide.BUY else (rules.numerator, intent.quantity)
-    already = budget.spent.get(asset.upper(), Decimal(0))
+    asset, need = _reserve(intent, rules)
+    already = budget.spent.get(asset, Decimal(0))
     if already + need > _free(balances, asset):
         return rc.RISK_INSUFFICIENT_BALANCE, f"asset={asset} need={need} free={_free(balances, asset) - already}"
     return None, ""
@@ -231,11 +241,9 @@ def assess(
             budget.orders += 1
             budget.notional += intent.notional
             assert inp.rules is not None  # noqa: S101 - checked above
-            buy = intent.side is OrderSide.BUY
-            asset = inp.rules.denominator if buy else inp.rules.numerator
-            need = intent.notional if buy else intent.quantity
-            budget.spent[asset.upper()] = budget.spent.get(asset.upper(), Decimal(0)) + need
-            if buy:
+            asset, need = _reserve(intent, inp.rules)
+            budget.spent[asset] = budget.spent.get(asset, Decimal(0)) + need
+            if intent.side is OrderSide.BUY:
                 budget.long[inp.symbol] += intent.quantity
             else:
                 budget.short[inp.symbol] -= intent.quantity
