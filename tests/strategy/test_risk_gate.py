@@ -13,7 +13,7 @@ import pytest
 from btcbot import reason_codes as rc
 from btcbot.domain.orders import OrderIntent, OrderSide, OrderStatus
 from btcbot.runtime.lifecycle import new_intent_record
-from btcbot.runtime.risk_gate import RiskInput, RiskLimits, assess
+from btcbot.runtime.risk_gate import BUY_FEE_RESERVE, RiskInput, RiskLimits, assess
 from btcbot.testing.runtime_fakes import btctry_rules
 
 B, S = OrderSide.BUY, OrderSide.SELL
@@ -88,7 +88,7 @@ def test_collar_at_and_over():
 
 @pytest.mark.parametrize(
     ("side", "asset", "need"),
-    [(S, "BTC", Decimal("0.0001")), (B, "TRY", BID * Decimal("0.0001"))],
+    [(S, "BTC", Decimal("0.0001")), (B, "TRY", BID * Decimal("0.0001") * (1 + BUY_FEE_RESERVE))],  # the fee too
 )
 def test_free_balance_for_sells_and_buys_at_and_over(side, asset, need):
     other = {"TRY": Decimal(10**9)} if asset == "BTC" else {"BTC": Decimal(1000)}
