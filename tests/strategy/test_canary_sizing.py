@@ -20,7 +20,7 @@ from btcbot.runtime.cycle import CycleContext
 from btcbot.runtime.risk_gate import RiskInput, RiskLimits, assess
 from btcbot.runtime.strategy import plan
 from btcbot.strategies.canary import CanaryStrategy
-from btcbot.strategy import Balances, Limits, MarketView, Position
+from btcbot.strategy import Balances, Limits, MarketView, OrderSide, Position, Wanted, WantedOrder
 from btcbot.testing.runtime_fakes import btctry_rules
 
 D = Decimal
@@ -98,3 +98,23 @@ def test_each_pair_ends_where_its_scales_put_it() -> None:
     # USDTTRY at 100 TRY: 2.42 USDT is 99.8976 TRY, under the exchange minimum after rounding: refused, never sent.
     _, _, usdt = canary_cycle("USDTTRY", D(100))
     assert usdt.refusal == rc.RISK_MIN_NOTIONAL and dict(usdt.details)["notional"] == "99.8976"
+
+
+def test_a_sell_price_rounded_up_onto_the_grid_is_judged_at_its_rounded_notional() -> None:
+    # Sells round their price up (away from crossing): 3,000,000.4 becomes 3,000,001 on BTCTRY's integer grid, so
+    # 0.00005 BTC is 150.00005 TRY: at a cap of 150.00004 only the rounded notional (not 150.00002) is over it.
+    rules = PAIRS["BTCTRY"][0]
+    wanted = Wanted.of(WantedOrder(OrderSide.SELL, D("3000000.4"), D("0.00005")))
+    proposal = plan(wanted, (), rules, ctx=CycleContext("run", 1, "cycle", ("BTCTRY",), 0, 0, None), scope="s")
+    (intent,) = proposal.intents
+    assert (intent.price, intent.notional) == (D(3_000_001), D("150.00005"))
+    limits = RiskLimits(1, 1, D(1000), D("150.00004"), D(100), D(2))
+    (verdict,) = assess(
+        [RiskInput("BTCTRY", proposal.intents, rules, D(3_000_000))],
+        limits=limits,
+        live_orders=(),
+        free_balances=RICH,
+        kill_switch=False,
+        safe_mode_latched=False,
+    )
+    assert verdict.refusal == rc.RISK_MAX_NOTIONAL_PER_ORDER and dict(verdict.details)["notional"] == "150.00005000"

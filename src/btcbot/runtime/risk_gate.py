@@ -4,8 +4,9 @@ Order: kill switch, safe-mode latch, an UNKNOWN order on the symbol (these three
 per intent: orders per run (``canary once`` with a strategy), orders per cycle, open orders per symbol, notional
 per cycle, notional per order, our minimum notional, the exchange minimum, post-only against the fresh book, the
 price collar against the fresh reference price (reject, never clamp), the position cap (MAX_POSITION_BASE) and the
-free balance (quote for a buy, with the fee the venue reserves on top; base for a sell). Every refused intent is its own refusal. Arming is not a refusal
-here: an observe-only run takes the whole path and records ``dry_run:would_submit``.
+free balance (quote for a buy, with the fee the venue reserves on top; base for a sell). Every refused intent is
+its own refusal. Arming is not a refusal here: an observe-only run takes the whole path and records
+``dry_run:would_submit``.
 
 The position check takes the worst case on each side: the bot's net position (``btcbot.runtime.positions``) plus
 the remaining quantity of every live buy on the symbol, the buys approved before this one and this one must stay
