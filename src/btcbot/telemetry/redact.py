@@ -39,7 +39,6 @@ def _header_value(names: Iterable[str]) -> re.Pattern[str]:
     )
 
 
-
 def written_forms(secret: str) -> set[str]:
     """The ways a secret shows up in text: as is, stripped (``KEY\\n`` once trimmed), escaped by ``repr`` (an
     exception message quoting a header value), escaped by JSON, and percent-encoded (a URL or a form body).
