@@ -13,7 +13,11 @@ _WIDE = Context(prec=60)  # 16 fraction digits of a large notional exceed the de
 
 
 def dec(value: Decimal) -> str:
-    """Plain decimal string, never exponent notation, no negative zero."""
+    """Plain decimal string, never exponent notation, no negative zero.
+
+    Kept apart from the client's ``domain.decimal_text`` on purpose: the simulator shares only the clock with the
+    code under test, so a formatting bug in the client cannot be mirrored by the venue it is tested against.
+    """
     if value == 0:
         return "0"
     text = format(value, "f")
