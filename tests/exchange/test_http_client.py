@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from btcbot.domain.decimal_text import plain_decimal
 from btcbot.domain.orders import OrderIntent, OrderMethod, OrderSide, client_order_id
 from btcbot.errors import (
     AuthenticationError,
@@ -20,7 +21,6 @@ from btcbot.errors import (
     RateLimited,
     RequestNotSent,
 )
-from btcbot.exchange.btcturk.http import decimal_text
 from btcbot.exchange.btcturk.limiter import Limit, RateLimiter, TokenBucket
 from btcbot.exchange.btcturk.signing import sign
 from btcbot.exchange.retry import RetryPolicy
@@ -169,9 +169,9 @@ def test_retry_backoff_is_jittered_and_capped() -> None:
 
 
 def test_decimal_text_is_positional() -> None:
-    assert decimal_text(Decimal("1E-8")) == "0.00000001"
-    assert decimal_text(Decimal("3.80E+6")) == "3800000"
-    assert decimal_text(Decimal("0.00050000")) == "0.0005"
+    assert plain_decimal(Decimal("1E-8")) == "0.00000001"
+    assert plain_decimal(Decimal("3.80E+6")) == "3800000"
+    assert plain_decimal(Decimal("0.00050000")) == "0.0005"
 
 
 def test_spans_carry_route_status_and_code_but_no_secrets(venue: Any, make_http: Any, fx: Any, gate: Any) -> None:

@@ -30,7 +30,6 @@ def _ms_ts(ms: int) -> str:
     return utc_iso(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
-_dec = plain_decimal  # a DECIMAL(38,18) column as the operator wrote it
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -98,9 +97,9 @@ def status_dict(report: StatusReport) -> dict[str, Any]:
             "symbol": r.symbol,
             "side": r.side.value,
             "status": r.status.value,
-            "price": _dec(r.price),
-            "quantity": _dec(r.quantity),
-            "filled_quantity": _dec(r.filled_quantity),
+            "price": plain_decimal(r.price),
+            "quantity": plain_decimal(r.quantity),
+            "filled_quantity": plain_decimal(r.filled_quantity),
             "created_at": _ms_ts(r.created_ms),
             "age_s": round(r.age_ms(now_ms) / 1000, 3),
             "ttl_seconds": r.ttl_seconds,
@@ -193,9 +192,9 @@ def _orders_table(report: StatusReport) -> Table:
             r.symbol,
             r.side.value,
             Text(r.status.value, style=style),
-            _dec(r.price),
-            _dec(r.quantity),
-            _dec(r.filled_quantity),
+            plain_decimal(r.price),
+            plain_decimal(r.quantity),
+            plain_decimal(r.filled_quantity),
             f"{r.age_ms(now_ms) / 1000:.0f}",
         )
     return t

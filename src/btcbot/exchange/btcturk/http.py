@@ -73,8 +73,6 @@ R_ALL_ORDERS = "/api/v1/allOrders"
 R_USER_TRADES = "/api/v1/users/transactions/trade"
 
 
-# Plain positional text (never ``1E-8``), as BTCTurk's ``^\\d{0,12}(\\.\\d{1,16})?$`` expects.
-decimal_text = plain_decimal
 
 
 def _connect_failure(exc: BaseException) -> Literal["refused", "timeout"] | None:
@@ -227,14 +225,14 @@ class BtcturkHttp:
         if intent.quantity <= 0 or (intent.method is OrderMethod.LIMIT and intent.price <= 0):
             raise InvariantViolation("order quantity and limit price must be positive")
         body: dict[str, str] = {
-            "quantity": decimal_text(intent.quantity),
+            "quantity": plain_decimal(intent.quantity),  # never 1E-8: the venue wants plain digits
             "newOrderClientId": intent.client_order_id,
             "orderMethod": intent.method.value,
             "orderType": intent.side.value,
             "pairSymbol": intent.symbol,
         }
         if intent.method is OrderMethod.LIMIT:
-            body["price"] = decimal_text(intent.price)
+            body["price"] = plain_decimal(intent.price)
         what = f"submit order {intent.client_order_id}"
         data = self._write("POST", R_ORDER, params=None, body=body, token=token, kind="submit", what=what)
         try:
