@@ -21,6 +21,7 @@ from btcbot.runtime.reconcile import reconcile
 from btcbot.runtime.session import RuntimeOptions, StopControl
 from btcbot.runtime.summary import OPEN_ORDER_NEXT
 from btcbot.runtime.supervision import UNKNOWN_NEXT_ACTION
+from btcbot.testing.runtime_fakes import order_record
 from btcbot.testing.waiting import wait_until
 
 S = OrderStatus
@@ -29,22 +30,7 @@ CID = "btcbot-s-1"
 
 
 def _record(status: OrderStatus, filled: str) -> OrderRecord:
-    return OrderRecord(
-        client_order_id=CID,
-        symbol="BTCTRY",
-        side=OrderSide.BUY,
-        method=OrderMethod.LIMIT,
-        price=Decimal(100),
-        quantity=Decimal(1),
-        status=status,
-        run_id="r",
-        cycle_id=1,
-        created_ms=NOW_MS,
-        updated_ms=NOW_MS,
-        ttl_seconds=30,
-        exchange_order_id=77,
-        filled_quantity=Decimal(filled),
-    )
+    return order_record(CID, status, at_ms=NOW_MS, exchange_order_id=77, filled_quantity=Decimal(filled))
 
 
 def _view(status: VenueOrderStatus, left: str) -> VenueOrder:

@@ -39,6 +39,7 @@ from btcbot.runtime.reconcile import (
     reconcile,
     status_after_submit_error,
 )
+from btcbot.testing.runtime_fakes import order_record
 
 T0 = 1_700_000_000_000
 NOW = T0 + 5_000
@@ -46,21 +47,7 @@ PREFIXES = owned_prefixes("s", "legacy1")  # ("btcbot-s-", "btcbot-legacy1-")
 
 
 def record(cid: str = "btcbot-s-1", status: OrderStatus = OrderStatus.OPEN, xid: int | None = 1) -> OrderRecord:
-    return OrderRecord(
-        client_order_id=cid,
-        symbol="BTCTRY",
-        side=OrderSide.BUY,
-        method=OrderMethod.LIMIT,
-        price=Decimal(100),
-        quantity=Decimal(2),
-        status=status,
-        run_id="r1",
-        cycle_id=1,
-        created_ms=T0,
-        updated_ms=T0,
-        ttl_seconds=30,
-        exchange_order_id=xid,
-    )
+    return order_record(cid, status, at_ms=T0, quantity=Decimal(2), run_id="r1", exchange_order_id=xid)
 
 
 def venue(

@@ -35,6 +35,7 @@ from btcbot.runtime.reconcile import reconcile, status_after_submit_error
 from btcbot.runtime.session import RuntimeOptions, StopControl
 from btcbot.runtime.supervision import UNKNOWN_NEXT_ACTION, MonitorLimits, SafeModeMonitor
 from btcbot.sim.engine import EngineEvent, OrderEvent
+from btcbot.testing.runtime_fakes import order_record
 
 NOW_MS = 1_700_000_000_000
 CID = "btcbot-s-1"
@@ -42,22 +43,8 @@ S = OrderStatus
 
 
 def record(status: OrderStatus = S.UNKNOWN, *, xid: int | None = None, cid: str = CID) -> OrderRecord:
-    return OrderRecord(
-        client_order_id=cid,
-        symbol="BTCTRY",
-        side=OrderSide.BUY,
-        method=OrderMethod.LIMIT,
-        price=Decimal(100),
-        quantity=Decimal(1),
-        status=status,
-        run_id="r",
-        cycle_id=1,
-        created_ms=NOW_MS,
-        updated_ms=NOW_MS,
-        ttl_seconds=30,
-        exchange_order_id=xid,
-        unknown_since_ms=NOW_MS if status is S.UNKNOWN else None,
-    )
+    unknown_since = NOW_MS if status is S.UNKNOWN else None
+    return order_record(cid, status, at_ms=NOW_MS, exchange_order_id=xid, unknown_since_ms=unknown_since)
 
 
 def seen(status: VenueOrderStatus = VenueOrderStatus.UNTOUCHED, *, xid: int = 77, left: str = "1") -> VenueOrder:

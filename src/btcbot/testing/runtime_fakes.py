@@ -11,6 +11,7 @@ import itertools
 import threading
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from btcbot.arming import WriteToken
 from btcbot.domain.clock import Clock, SystemClock
@@ -21,12 +22,33 @@ from btcbot.domain.orders import (
     OrderIntent,
     OrderMethod,
     OrderSide,
+    OrderStatus,
     SubmitAck,
     VenueOrder,
     VenueOrderStatus,
 )
 from btcbot.domain.rules import SymbolRules
 from btcbot.errors import OrderNotCancellable, OrderNotFound, OutcomeUnknown, RejectedByVenue, SymbolNotTradable
+from btcbot.runtime.lifecycle import OrderRecord
+
+
+def order_record(cid: str, status: OrderStatus, *, at_ms: int = 0, **fields: Any) -> OrderRecord:
+    """A ledger record of a 1 BTC limit buy at 100 TRY on BTCTRY, created at ``at_ms``; ``fields`` override."""
+    base: dict[str, Any] = {
+        "client_order_id": cid,
+        "symbol": "BTCTRY",
+        "side": OrderSide.BUY,
+        "method": OrderMethod.LIMIT,
+        "price": Decimal(100),
+        "quantity": Decimal(1),
+        "status": status,
+        "run_id": "r",
+        "cycle_id": 1,
+        "created_ms": at_ms,
+        "updated_ms": at_ms,
+        "ttl_seconds": 30,
+    }
+    return OrderRecord(**{**base, **fields})
 
 
 def btctry_rules(symbol: str = "BTCTRY") -> SymbolRules:
